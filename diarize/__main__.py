@@ -1,0 +1,3 @@
+from diarize.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""Load any audio file as mono float32 at 16 kHz; the one place audio enters the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from diarize.errors import DiarizeError
+
+SAMPLE_RATE = 16000
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".sph")
+
+
+def is_audio_path(path: str | Path) -> bool:
+    """True when the file name has a known audio extension (case-insensitive)."""
+    return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def audio_duration(path: str | Path) -> float:
+    """Duration in seconds, read from the header (no decoding where the format allows)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DiarizeError(f"{path}: no such audio file")
+    try:
+        info = sf.info(str(path))
+    except Exception as error:  # soundfile raises several types for unreadable files
+        raise DiarizeError(f"{path}: not a readable audio file ({_reason(error)})") from None
+    if info.samplerate <= 0:
+        raise DiarizeError(f"{path}: invalid sample rate {info.samplerate}")
+    return info.frames / info.samplerate
+
+
+def load_audio(
+    path: str | Path,
+    offset: float = 0.0,
+    duration: float | None = None,
+    sample_rate: int = SAMPLE_RATE,
+) -> np.ndarray:
+    """Read ``[offset, offset + duration)`` of a file as mono float32 at ``sample_rate``.
+
+    Stereo and multi-channel audio is averaged; any input rate is resampled (soxr).
+
+    Raises:
+        DiarizeError: the file is missing, unreadable, truncated or has non-finite samples.
+
+    Shape:
+        (num_samples,)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DiarizeError(f"{path}: no such audio file")
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            native_sr = handle.samplerate
+            start = int(round(offset * native_sr))
+            if start > 0:
+                handle.seek(min(start, handle.frames))
+            frames = -1 if duration is None else int(round(duration * native_sr))
+            data = handle.read(frames=frames, dtype="float32", always_2d=True)
+    except DiarizeError:
+        raise
+    except Exception as error:
+        raise DiarizeError(f"{path}: not a readable audio file ({_reason(error)})") from None
+    return to_mono_16k(data, native_sr, sample_rate, source=path)
+
+
+def to_mono_16k(
+    samples: np.ndarray, native_sr: int, sample_rate: int = SAMPLE_RATE, source: object = "<array>"
+) -> np.ndarray:
+    """Average channels, check values and resample an in-memory signal.
+
+    Args:
+        samples: (num_samples,) or (num_samples, channels) array.
+        native_sr: its sample rate.
+        sample_rate: the rate wanted.
+        source: what to name in error messages.
+
+    Shape:
+        (num_samples,) -> (num_samples * sample_rate / native_sr,)
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1, dtype=np.float32)
+    elif samples.ndim != 1:
+        raise DiarizeError(f"{source}: expected 1-D or 2-D audio, got shape {samples.shape}")
+    if not np.all(np.isfinite(samples)):
+        raise DiarizeError(f"{source}: audio contains NaN or infinite samples")
+    if native_sr != sample_rate and samples.size:
+        import soxr
+
+        samples = soxr.resample(samples, native_sr, sample_rate, quality="HQ").astype(np.float32)
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def write_audio(
+    path: str | Path, samples: np.ndarray, sample_rate: int = SAMPLE_RATE, subtype: str = "PCM_16"
+) -> None:
+    """Write a mono file atomically (temp file in the same folder, then rename).
+
+    The container follows the file extension (.wav, .flac, .ogg).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    container = {".flac": "FLAC", ".ogg": "OGG"}.get(path.suffix.lower(), "WAV")
+    if container == "OGG":
+        subtype = "VORBIS"
+    tmp = path.with_name(f".{path.name}.tmp")
+    sf.write(str(tmp), samples, sample_rate, format=container, subtype=subtype)
+    tmp.replace(path)
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    return text.replace(str(Path.cwd()) + "/", "")
