@@ -1,0 +1,105 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from diarize.cli.main import main
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "scoring"
+
+
+def test_scores_fixtures_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "scores.json"
+    status = main(
+        [
+            "score",
+            "--ref",
+            str(FIXTURES / "ref.rttm"),
+            "--hyp",
+            str(FIXTURES / "hyp.rttm"),
+            "--uem",
+            str(FIXTURES / "all.uem"),
+            "--collar",
+            "0.25",
+            "--json",
+            str(out),
+        ]
+    )
+    assert status == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    row = next(line for line in lines if line.startswith("map_before_collar "))
+    assert row.split()[1] == "80.00"  # hand-computed in tests/metrics/test_scoring.py
+    assert any(line.startswith("OVERALL") for line in lines)
+    assert "speaker-count accuracy" in text
+    assert "no UEM for derived_uem, hyp_only, ref_only" in text
+    assert "missing from the hypothesis (all missed): ref_only" in text
+    assert "missing from the reference (all false alarm" in text
+    report = json.loads(out.read_text())
+    assert set(report) == {"overall", "files"}
+    assert report["files"]["collar_each_side"]["der"] == pytest.approx(100 * 0.75 / 9.5)
+    assert report["files"]["collar_each_side"]["total"] == pytest.approx(9.5)
+    assert {"der", "jer", "missed", "false_alarm", "confusion", "total"} <= set(report["overall"])
+
+
+def test_skip_overlap_and_folder_inputs(tmp_path, capsys):
+    ref_dir, hyp_dir = tmp_path / "ref", tmp_path / "hyp"
+    ref_dir.mkdir()
+    hyp_dir.mkdir()
+    (ref_dir / "a.rttm").write_text(
+        "SPEAKER a 1 0 6 <NA> <NA> A <NA> <NA>\nSPEAKER a 1 4 5 <NA> <NA> B <NA> <NA>\n"
+    )
+    (hyp_dir / "a.rttm").write_text("SPEAKER a 1 0 10 <NA> <NA> s1 <NA> <NA>\n")
+    assert (
+        main(
+            [
+                "score",
+                "--ref",
+                str(ref_dir),
+                "--hyp",
+                str(hyp_dir),
+                "--collar",
+                "0",
+                "--skip-overlap",
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    # region 0-10 (hypothesis ends last), 4-6 skipped: confusion 3 + FA 1 over 7 s
+    assert next(line for line in text.splitlines() if line.startswith("a ")).split()[1] == "57.14"
+    assert "no UEM for all files" in text
+    assert "overlap skipped" in text
+
+
+def test_bad_rttm_line_is_a_one_line_error(tmp_path, capsys):
+    ref = tmp_path / "ref.rttm"
+    ref.write_text("SPEAKER a 1 0 1 <NA> <NA> A <NA> <NA>\nSPEAKER a 1 0 1 <NA> <NA> A\n")
+    status = main(["score", "--ref", str(ref), "--hyp", str(FIXTURES / "hyp.rttm")])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"diarize score: error: {ref}:2: expected 10")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_negative_collar_is_rejected(capsys):
+    status = main(
+        [
+            "score",
+            "--ref",
+            str(FIXTURES / "ref.rttm"),
+            "--hyp",
+            str(FIXTURES / "hyp.rttm"),
+            "--collar",
+            "-1",
+        ]
+    )
+    assert status == 1
+    assert "--collar must be >= 0" in capsys.readouterr().err
+
+
+def test_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    text = capsys.readouterr().out
+    assert "examples:" in text and "diarize score --ref" in text and "md-eval" in text
