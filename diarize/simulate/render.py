@@ -1,0 +1,241 @@
+"""Render session plans into audio, RTTM and a NeMo diarization manifest.
+
+Each session is rendered from its plan alone (plus the run's seed), in any process and order, so
+rendering in parallel gives byte-identical files. Output layout under ``out_dir``::
+
+    manifest.json  plan.json  stats.json  audio/<uri>.wav  rttm/<uri>.rttm
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from diarize.audio.io import SAMPLE_RATE, load_audio, write_audio
+from diarize.data.manifest import ManifestEntry, write_manifest
+from diarize.data.rttm import Turn, atomic_write_text, read_rttm, write_rttm
+from diarize.simulate import augment
+from diarize.simulate.plan import RENDER_STREAM, session_rng
+from diarize.simulate.sources import parallel_map
+from diarize.simulate.stats import session_stats, summarize
+
+REFERENCE_DB = -25.0  # every source piece is brought to this speech RMS before its gain
+
+
+def render_session(
+    session: dict,
+    seed: int,
+    out_dir: str | Path,
+    band: Sequence[float] = (300.0, 3400.0),
+    mu_law: bool = True,
+) -> dict:
+    """Render one planned session: write its audio and RTTM, return its measured statistics.
+
+    The statistics are measured on the RTTM as written (what a scorer will see).
+    """
+    out_dir = Path(out_dir)
+    uri = session["uri"]
+    samples = render_audio(session, seed, band=band, mu_law=mu_law)
+    audio_path = out_dir / "audio" / f"{uri}.wav"
+    rttm_path = out_dir / "rttm" / f"{uri}.rttm"
+    write_audio(audio_path, samples, SAMPLE_RATE)
+    write_rttm(rttm_path, session_turns(session))
+    written = read_rttm(rttm_path)
+    stats = session_stats(
+        [(t.start, t.end, t.speaker) for t in written], len(samples) / SAMPLE_RATE
+    )
+    return {"uri": uri, **stats}
+
+
+def session_turns(session: dict) -> list[Turn]:
+    """The RTTM turns of a planned session."""
+    return [Turn(uri=session["uri"], start=s, end=e, speaker=spk) for s, e, spk in session["turns"]]
+
+
+def render_audio(
+    session: dict, seed: int, band: Sequence[float] = (300.0, 3400.0), mu_law: bool = True
+) -> np.ndarray:
+    """The session's 16 kHz mono signal, float32 in [-1, 1].
+
+    Shape:
+        (round(duration * 16000),)
+    """
+    rng = session_rng(seed, session["index"], RENDER_STREAM)
+    num_samples = int(round(session["duration"] * SAMPLE_RATE))
+    plan = session["augment"]
+    reverb = plan.get("reverb")
+    tracks = {speaker: np.zeros(num_samples, dtype=np.float32) for speaker in session["speakers"]}
+    for segment in session["segments"]:
+        _add_segment(tracks[segment["speaker"]], segment, segment["gain_db"])
+    if reverb:
+        for speaker in session["speakers"]:  # the plan's order fixes the order of draws
+            params = reverb[speaker]
+            rir = augment.synthetic_rir(rng, params["rt60"], params["drr_db"])
+            tracks[speaker] = augment.reverberate(tracks[speaker], rir)
+    mix = np.sum(list(tracks.values()), axis=0, dtype=np.float32)
+    del tracks
+    mask = speech_mask(session["turns"], num_samples)
+    noise = plan.get("noise")
+    if noise:
+        if noise["type"] == "babble":
+            bed = np.zeros(
+                int(round(min(session["duration"], 20.0) * SAMPLE_RATE)), dtype=np.float32
+            )
+            for segment in noise["babble"]:
+                _add_segment(bed, segment, 0.0)
+            # faded ends: no click where the tiled bed wraps around
+            background = augment.tile(augment.fade(bed, seconds=0.05), num_samples)
+        else:
+            background = augment.colored_noise(rng, num_samples, noise["type"])
+        mix = augment.add_at_snr(mix, background, noise["snr_db"], mask)
+    if plan.get("telephone"):
+        mix = augment.telephone(mix, band=tuple(band), mu_law=mu_law)
+    return augment.set_level(mix, plan["level_db"], mask)
+
+
+def speech_mask(turns: Sequence[Sequence], num_samples: int) -> np.ndarray:
+    """True where any turn is active (sample resolution)."""
+    delta = np.zeros(num_samples + 1, dtype=np.int32)
+    for start, end, _ in turns:
+        first = min(num_samples, int(round(start * SAMPLE_RATE)))
+        last = min(num_samples, int(round(end * SAMPLE_RATE)))
+        delta[first] += 1
+        delta[last] -= 1
+    return np.cumsum(delta[:-1]) > 0
+
+
+def _add_segment(track: np.ndarray, segment: dict, gain_db: float) -> None:
+    """Load a planned source piece, level it, fade its edges and add it into ``track`` in place."""
+    piece = load_audio(
+        segment["audio_filepath"], offset=segment["offset"], duration=segment["duration"]
+    )
+    start = int(round(segment["start"] * SAMPLE_RATE))
+    if start >= len(track) or piece.size == 0:
+        return
+    # level on the speech inside the piece, so pauses and leading silence do not skew it
+    local = np.zeros(len(piece), dtype=bool)
+    for s, e in segment.get("speech", []):
+        first = max(0, int(round((s - segment["start"]) * SAMPLE_RATE)))
+        local[first : int(round((e - segment["start"]) * SAMPLE_RATE))] = True
+    level = augment.rms_db(piece, local)
+    if level < -120.0:
+        return
+    piece = augment.fade(piece) * augment.db_to_gain(REFERENCE_DB + gain_db - level)
+    end = min(len(track), start + len(piece))
+    track[start:end] += piece[: end - start]
+
+
+def render_plan(
+    plan: dict,
+    out_dir: str | Path,
+    num_workers: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Render every session of a plan and write manifest.json and stats.json.
+
+    Args:
+        plan: as written to plan.json (``seed``, ``config``, ``sessions``).
+        out_dir: output folder.
+        num_workers: processes (0: in this process).
+        progress: show a progress bar.
+
+    Returns:
+        The summary written to stats.json.
+    """
+    out_dir = Path(out_dir)
+    telephone = plan["config"]["augment"]["telephone"]
+    jobs = [
+        (session, plan["seed"], str(out_dir), tuple(telephone["band"]), bool(telephone["mu_law"]))
+        for session in plan["sessions"]
+    ]
+    results = parallel_map(
+        _render_job, jobs, num_workers, progress, "rendering sessions", "session", chunksize=1
+    )
+    by_uri = {item["uri"]: item for item in results}
+    entries = [
+        ManifestEntry(
+            audio_filepath=out_dir / "audio" / f"{s['uri']}.wav",
+            offset=0.0,
+            duration=by_uri[s["uri"]]["duration"],
+            rttm_filepath=out_dir / "rttm" / f"{s['uri']}.rttm",
+            num_speakers=s["num_speakers"],
+            uniq_id=s["uri"],
+        )
+        for s in plan["sessions"]
+    ]
+    write_manifest(out_dir / "manifest.json", entries)
+    summary = summarize(results, _targets(plan), augment_counts(plan["sessions"]))
+    write_json(out_dir / "stats.json", {"summary": summary, "sessions": results})
+    return summary
+
+
+def augment_counts(sessions: Sequence[dict]) -> dict[str, Counter]:
+    """How many sessions got each augmentation (for the summary)."""
+    noise = Counter(_noise_kind(s["augment"]["noise"]) for s in sessions)
+    reverb = Counter("yes" if s["augment"]["reverb"] else "no" for s in sessions)
+    phone = Counter("yes" if s["augment"]["telephone"] else "no" for s in sessions)
+    kinds = Counter(seg["kind"] for s in sessions for seg in s["segments"])
+    return {"noise": noise, "reverb": reverb, "telephone": phone, "segments": kinds}
+
+
+def write_json(path: str | Path, data: dict[str, Any], list_key: str = "sessions") -> None:
+    """Write JSON atomically, keys in insertion order, one ``list_key`` item per line.
+
+    One session per line keeps large plans small, greppable and diffable.
+    """
+    head = {key: value for key, value in data.items() if key != list_key}
+    lines = [json.dumps(head, ensure_ascii=False)[:-1] + f', "{list_key}": [']
+    items = [json.dumps(item, ensure_ascii=False) for item in data.get(list_key, [])]
+    lines.append(",\n".join(items))
+    lines.append("]}")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _targets(plan: dict) -> dict[str, float]:
+    config = plan["config"]
+    return {"overlap_ratio": config["overlap_ratio"], "silence_ratio": config["silence_ratio"]}
+
+
+def _render_job(job: tuple) -> dict:
+    session, seed, out_dir, band, mu_law = job
+    return render_session(session, seed, out_dir, band=band, mu_law=mu_law)
+
+
+def simulate(config: Any, progress: bool = True, plan_only: bool = False) -> dict[str, Any]:
+    """The whole ``diarize simulate`` run: sources -> plan.json -> audio, RTTM, manifest, stats.
+
+    Args:
+        config: a validated config (see :func:`diarize.simulate.config.load_config`).
+        progress: show progress bars.
+        plan_only: stop after plan.json; stats.json then holds the planned statistics.
+
+    Returns:
+        The summary (also in stats.json).
+    """
+    from diarize.simulate.plan import make_plan
+    from diarize.simulate.sources import VadParams, load_sources
+
+    out_dir = Path(config.out_dir)
+    vad = VadParams(**{key: float(value) for key, value in config.vad.items()})
+    sources = load_sources(config.source_manifest, vad, config.num_workers, progress)
+    plan = make_plan(sources, config)
+    write_json(out_dir / "plan.json", plan)
+    if not plan_only:
+        return render_plan(plan, out_dir, config.num_workers, progress)
+    planned = [{"uri": s["uri"], **s["stats"]} for s in plan["sessions"]]
+    summary = summarize(planned, _targets(plan), augment_counts(plan["sessions"]))
+    write_json(
+        out_dir / "stats.json", {"summary": summary, "sessions": planned, "planned_only": True}
+    )
+    return summary
+
+
+def _noise_kind(noise: dict | None) -> str:
+    if not noise:
+        return "none"
+    return "floor only" if noise.get("floor") else noise["type"]
