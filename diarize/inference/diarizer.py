@@ -1,0 +1,331 @@
+"""The Python API: ``Diarizer.from_pretrained(...)`` and ``diarizer(audio) -> Annotation``.
+
+    >>> from diarize.inference import Diarizer
+    >>> diarizer = Diarizer.from_pretrained()                 # the bundled default model
+    >>> annotation = diarizer("meeting.wav", num_speakers=3)  # pyannote.core.Annotation
+    >>> annotations = diarizer(["a.wav", "b.flac"])           # one per file
+
+Inference never imports Lightning (start-up time counts in the real-time factor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from diarize.audio.io import SAMPLE_RATE
+from diarize.errors import DiarizeError
+from diarize.inference.inputs import InputItem, safe_uri
+from diarize.inference.longform import (
+    ArraySource,
+    AudioSource,
+    FileSource,
+    LongformConfig,
+    batch_posteriors,
+    chunk_windows,
+    longform_posteriors,
+)
+from diarize.inference.postprocess import (
+    PostProcessingParams,
+    Segment,
+    load_postprocessing,
+    select_speakers,
+)
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+DEFAULT_MODEL = PRETRAINED_DIR / "default.pt"
+DEFAULT_POSTPROCESSING = PRETRAINED_DIR / "postprocess.yaml"
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """The result for one recording.
+
+    Attributes:
+        uri: recording name.
+        duration: seconds of audio diarized.
+        offset: where that audio starts in its file (segment times below are relative to it;
+            :meth:`turns` adds it back).
+        probs: posteriors, one row per 80 ms frame, one column per global speaker.
+        speakers: ``(name, column, segments)`` per speaker, in order of first appearance.
+    """
+
+    uri: str
+    duration: float
+    offset: float
+    probs: np.ndarray
+    speakers: tuple[tuple[str, int, tuple[Segment, ...]], ...]
+
+    @property
+    def num_speakers(self) -> int:
+        return len(self.speakers)
+
+    def turns(self) -> list:
+        """Speaker turns in file time (``offset`` added), as ``diarize.data.rttm.Turn``."""
+        from diarize.data.rttm import Turn
+
+        return [
+            Turn(uri=self.uri, start=self.offset + s, end=self.offset + e, speaker=name)
+            for name, _, segments in self.speakers
+            for s, e in segments
+        ]
+
+    def annotation(self):
+        """The turns as a ``pyannote.core.Annotation``."""
+        from diarize.data.rttm import turns_to_annotation
+
+        return turns_to_annotation(self.turns(), uri=self.uri)
+
+
+class Diarizer:
+    """A SortFormer network plus long-audio settings and post-processing parameters.
+
+    Args:
+        network: a SortFormer network (see ``diarize.models.load_model``), moved to ``device``.
+        postprocessing: parameters or a YAML path; default neutral (0.5 threshold).
+        longform: chunking and speaker-cache settings, or a YAML file of them.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
+        bf16: bfloat16 autocast; default on for CUDA, off on CPU.
+        model_path: where the network came from (recorded in outputs).
+    """
+
+    def __init__(
+        self,
+        network: torch.nn.Module,
+        postprocessing: PostProcessingParams | str | Path | None = None,
+        longform: LongformConfig | str | Path | None = None,
+        device: str = "auto",
+        bf16: bool | None = None,
+        model_path: Path | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.bf16 = self.device.type == "cuda" if bf16 is None else bf16
+        self.network = network.to(self.device).eval()
+        if isinstance(postprocessing, (str, Path)):
+            postprocessing = load_postprocessing(postprocessing)
+        self.postprocessing = postprocessing or PostProcessingParams()
+        if isinstance(longform, (str, Path)):
+            longform = LongformConfig.from_yaml(longform)
+        self.longform = longform or LongformConfig()
+        self.model_path = model_path
+
+    @property
+    def max_speakers(self) -> int:
+        return int(self.network.max_speakers)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path_or_name: str | Path | None = None,
+        postprocessing: PostProcessingParams | str | Path | None = None,
+        longform: LongformConfig | str | Path | None = None,
+        device: str = "auto",
+        bf16: bool | None = None,
+    ) -> Diarizer:
+        """Load a model file (``.pt`` export or Lightning ``.ckpt``) or a bundled model by name.
+
+        With no argument (or ``"default"``) the bundled default model is used, together with
+        its tuned post-processing (``diarize/pretrained/postprocess.yaml``) unless
+        ``postprocessing`` is given. A model file may also have a tuned YAML beside it named
+        ``<model stem>.postprocess.yaml``, used the same way.
+
+        Raises:
+            DiarizeError: the model is missing or cannot be loaded.
+        """
+        from diarize.models import load_model
+
+        path = resolve_model(path_or_name)
+        if postprocessing is None:
+            for candidate in (
+                path.with_name(f"{path.stem}.postprocess.yaml"),
+                DEFAULT_POSTPROCESSING if path == DEFAULT_MODEL else None,
+            ):
+                if candidate is not None and candidate.is_file():
+                    postprocessing = candidate
+                    break
+        return cls(load_model(path), postprocessing, longform, device, bf16, model_path=path)
+
+    def __call__(
+        self,
+        audio: str | Path | np.ndarray | list,
+        sample_rate: int | None = None,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ):
+        """Diarize a file, an array, or a list of them.
+
+        Args:
+            audio: a path, a ``(num_samples,)`` or ``(num_samples, channels)`` array, or a list.
+            sample_rate: the arrays' sample rate (required for arrays; files carry their own).
+            num_speakers: exact number of speakers, if known.
+            min_speakers: at least this many (best effort, see ``postprocess.select_speakers``).
+            max_speakers: at most this many.
+
+        Returns:
+            A ``pyannote.core.Annotation`` (a list of them for a list input).
+        """
+        hints = dict(
+            num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+        )
+        if isinstance(audio, (list, tuple)):
+            return [self.diarize(a, sample_rate, **hints).annotation() for a in audio]
+        return self.diarize(audio, sample_rate, **hints).annotation()
+
+    def diarize(
+        self,
+        audio: str | Path | np.ndarray | AudioSource,
+        sample_rate: int | None = None,
+        uri: str | None = None,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> Diarization:
+        """Diarize one recording and keep the posteriors with the segments."""
+        source, uri = self._source(audio, sample_rate, uri)
+        probs = self.posteriors(source)
+        hints = dict(
+            num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+        )
+        return self.result(uri, source, probs, **hints)
+
+    def posteriors(self, source: AudioSource) -> np.ndarray:
+        """Speaker posteriors of one recording (chunked with a speaker cache when long).
+
+        Shape:
+            (num_samples,) -> (T, max_speakers)
+        """
+        return longform_posteriors(self.network, source, self.longform, self.device, self.bf16)
+
+    def result(
+        self,
+        uri: str,
+        source: AudioSource,
+        probs: np.ndarray,
+        params: PostProcessingParams | None = None,
+        **hints: int | None,
+    ) -> Diarization:
+        """Post-process posteriors into a :class:`Diarization`."""
+        duration = source.num_samples / SAMPLE_RATE
+        chosen = select_speakers(probs, params or self.postprocessing, duration, **hints)
+        speakers = tuple(
+            (f"speaker_{i}", column, tuple(segments)) for i, (column, segments) in enumerate(chosen)
+        )
+        offset = float(getattr(source, "offset", 0.0))
+        return Diarization(uri, duration, offset, probs, speakers)
+
+    def diarize_items(
+        self, items: Iterable[InputItem], batch_size: int = 1, **hints: int | None
+    ) -> Iterator[tuple[InputItem, Diarization | DiarizeError]]:
+        """Diarize many recordings; a broken one yields its error and the rest carry on.
+
+        Recordings no longer than one chunk are run ``batch_size`` at a time in one padded
+        batch (worth it on a GPU); longer ones run alone through the chunked engine. Results
+        come back in input order.
+        """
+        pending: list[tuple[InputItem, FileSource]] = []
+        for item in items:
+            try:
+                source = FileSource(item.path, item.offset, item.duration)
+            except DiarizeError as error:
+                yield from self._flush(pending, hints)
+                pending = []
+                yield item, error
+                continue
+            if batch_size > 1 and len(chunk_windows(source.num_samples, self.longform)) <= 1:
+                pending.append((item, source))
+                if len(pending) >= batch_size:
+                    yield from self._flush(pending, hints)
+                    pending = []
+                continue
+            yield from self._flush(pending, hints)
+            pending = []
+            yield item, self._one(item, source, hints)
+        yield from self._flush(pending, hints)
+
+    def _one(self, item: InputItem, source: FileSource, hints: dict) -> Diarization | DiarizeError:
+        try:
+            return self.result(item.uri, source, self.posteriors(source), **hints)
+        except DiarizeError as error:
+            return error
+        except (RuntimeError, ValueError, OSError) as error:
+            # a decoder or the network choking on one odd file must not end a batch run
+            return DiarizeError(f"{item.path}: {type(error).__name__}: {error}")
+
+    def _flush(
+        self, pending: list[tuple[InputItem, FileSource]], hints: dict
+    ) -> Iterator[tuple[InputItem, Diarization | DiarizeError]]:
+        if len(pending) <= 1:
+            for item, source in pending:
+                yield item, self._one(item, source, hints)
+            return
+        audios: dict[int, np.ndarray | DiarizeError] = {}
+        for index, (_, source) in enumerate(pending):
+            try:
+                audios[index] = source.read(0, source.num_samples)
+            except DiarizeError as error:
+                audios[index] = error
+        good = [i for i, a in audios.items() if isinstance(a, np.ndarray)]
+        probs = batch_posteriors(
+            self.network, [audios[i] for i in good], self.longform, self.device, self.bf16
+        )
+        by_index = dict(zip(good, probs, strict=True))
+        for index, (item, source) in enumerate(pending):
+            if index in by_index:
+                yield item, self.result(item.uri, source, by_index[index], **hints)
+            else:
+                yield item, audios[index]
+
+    def _source(
+        self, audio: str | Path | np.ndarray | AudioSource, sample_rate: int | None, uri: str | None
+    ) -> tuple[AudioSource, str]:
+        if isinstance(audio, (str, Path)):
+            return FileSource(audio), uri or safe_uri(Path(audio).stem)
+        if isinstance(audio, (np.ndarray, torch.Tensor)):
+            if sample_rate is None:
+                raise DiarizeError("sample_rate is required when diarizing an array")
+            samples = audio.numpy() if isinstance(audio, torch.Tensor) else audio
+            return ArraySource(samples, sample_rate), uri or "array"
+        if hasattr(audio, "read") and hasattr(audio, "num_samples"):
+            return audio, uri or "audio"
+        raise DiarizeError(f"cannot diarize a {type(audio).__name__}; give a path or an array")
+
+
+def resolve_model(path_or_name: str | Path | None) -> Path:
+    """The model file for a path, a bundled name (``default``) or None (= ``default``).
+
+    Raises:
+        DiarizeError: no such file and no bundled model of that name.
+    """
+    if path_or_name is None or str(path_or_name) == "default":
+        if not DEFAULT_MODEL.is_file():
+            raise DiarizeError(
+                f"{DEFAULT_MODEL}: the bundled default model is not installed; "
+                "pass --model PATH (a .pt export or a .ckpt checkpoint)"
+            )
+        return DEFAULT_MODEL
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    bundled = PRETRAINED_DIR / f"{path_or_name}.pt"
+    if path.suffix == "" and bundled.is_file():
+        return bundled
+    names = sorted(p.stem for p in PRETRAINED_DIR.glob("*.pt"))
+    known = f" (bundled models: {', '.join(names)})" if names else ""
+    raise DiarizeError(f"{path}: no such model file{known}")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; asking for CUDA without one is an error."""
+    name = str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DiarizeError("--device cuda: no CUDA device is available (use --device cpu)")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise DiarizeError(f"unknown device {name!r}; use cpu, cuda or auto")
+    return torch.device(name)

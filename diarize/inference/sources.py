@@ -1,0 +1,89 @@
+"""Where long-form inference reads audio from: random access to 16 kHz mono samples.
+
+A file is decoded window by window (``soundfile`` seeks), so a multi-hour recording is never
+held in memory; an in-memory array is resampled once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from diarize.audio.io import SAMPLE_RATE, load_audio, to_mono_16k
+from diarize.errors import DiarizeError
+
+
+class AudioSource(Protocol):
+    """Random access to 16 kHz mono samples, so that a file is never loaded whole."""
+
+    num_samples: int
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` as float32 (exactly ``stop - start`` of them)."""
+        ...
+
+
+class ArraySource:
+    """An in-memory signal (resampled to 16 kHz mono on construction)."""
+
+    def __init__(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
+        self.samples = to_mono_16k(np.asarray(samples), sample_rate)
+        self.num_samples = len(self.samples)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return self.samples[start:stop]
+
+
+class FileSource:
+    """A window ``[offset, offset + duration)`` of an audio file, decoded chunk by chunk.
+
+    Raises:
+        DiarizeError: the file is missing or not readable audio (on construction), or has
+            non-finite samples (when the bad chunk is read).
+    """
+
+    def __init__(self, path: str | Path, offset: float = 0.0, duration: float | None = None):
+        import soundfile as sf
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DiarizeError(f"{self.path}: no such audio file")
+        try:
+            info = sf.info(str(self.path))
+        except Exception as error:  # soundfile raises several types for unreadable files
+            raise DiarizeError(
+                f"{self.path}: not a readable audio file ({_reason(error)})"
+            ) from None
+        if info.samplerate <= 0 or info.frames < 0:
+            raise DiarizeError(f"{self.path}: invalid header ({info.samplerate} Hz)")
+        total = info.frames / info.samplerate
+        if offset >= total and offset > 0:
+            raise DiarizeError(f"{self.path}: offset {offset} s is past the end ({total:.2f} s)")
+        self.offset = float(offset)
+        available = total - self.offset
+        self.duration = available if duration is None else min(float(duration), available)
+        self.num_samples = int(round(self.duration * SAMPLE_RATE))
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        stop = min(stop, self.num_samples)
+        if stop <= start:
+            return np.zeros(0, dtype=np.float32)
+        samples = load_audio(
+            self.path,
+            offset=self.offset + start / SAMPLE_RATE,
+            duration=(stop - start) / SAMPLE_RATE,
+        )
+        # resampling may round a sample either way; the engine needs exact lengths
+        wanted = stop - start
+        if len(samples) < wanted:
+            samples = np.pad(samples, (0, wanted - len(samples)))
+        return samples[:wanted]
+
+
+def _reason(error: Exception) -> str:
+    """The decoder's complaint without its "Error opening '<path>': " preamble."""
+    text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    return re.sub(r"^Error opening .*?: ", "", text).rstrip(".") or type(error).__name__

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import soundfile as sf
+from pyannote.core import Annotation
+
+from diarize.errors import DiarizeError
+from diarize.inference import diarizer as diarizer_module
+from diarize.inference.diarizer import Diarizer, resolve_device
+from diarize.inference.inputs import InputItem
+from diarize.inference.longform import LongformConfig
+from diarize.inference.postprocess import PostProcessingParams, save_postprocessing
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    from diarize.models import debug_model_file
+
+    return debug_model_file(tmp_path_factory.mktemp("model"))
+
+
+def _noise(seconds, sr=16000, seed=0):
+    return (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * sr))).astype(np.float32)
+
+
+def test_call_on_file_array_and_list(model_path, tmp_path):
+    diarizer = Diarizer.from_pretrained(model_path, device="cpu")
+    path = tmp_path / "my file.wav"
+    sf.write(path, _noise(3.0, 22050), 22050)
+    from_file = diarizer(path)
+    assert isinstance(from_file, Annotation) and from_file.uri == "my_file"
+    from_array = diarizer(_noise(3.0, 22050), sample_rate=22050, max_speakers=1)
+    assert isinstance(from_array, Annotation) and len(from_array.labels()) <= 1
+    many = diarizer([path, str(path)])
+    assert len(many) == 2 and all(isinstance(a, Annotation) for a in many)
+    with pytest.raises(DiarizeError, match="sample_rate"):
+        diarizer(_noise(1.0))
+
+
+def test_postprocessing_yaml_beside_the_model_is_used(model_path, tmp_path):
+    tuned = PostProcessingParams(onset=0.7, offset=0.6)
+    copy = tmp_path / "m.pt"
+    copy.write_bytes(model_path.read_bytes())
+    save_postprocessing(tmp_path / "m.postprocess.yaml", tuned)
+    assert Diarizer.from_pretrained(copy, device="cpu").postprocessing == tuned
+    explicit = Diarizer.from_pretrained(copy, postprocessing=PostProcessingParams(), device="cpu")
+    assert explicit.postprocessing == PostProcessingParams()
+
+
+def test_longform_settings_from_yaml(model_path, tmp_path):
+    path = tmp_path / "longform.yaml"
+    path.write_text("longform:\n  chunk_seconds: 30\n  cache_frames: 100\n")
+    diarizer = Diarizer.from_pretrained(model_path, longform=path, device="cpu")
+    assert diarizer.longform == LongformConfig(chunk_seconds=30.0, cache_frames=100)
+    path.write_text("chunk_size: 3\n")
+    with pytest.raises(DiarizeError, match="unknown setting"):
+        LongformConfig.from_yaml(path)
+
+
+def test_missing_default_model_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(diarizer_module, "DEFAULT_MODEL", tmp_path / "default.pt")
+    with pytest.raises(DiarizeError, match="bundled default model is not installed"):
+        Diarizer.from_pretrained()
+    with pytest.raises(DiarizeError, match="no such model file"):
+        Diarizer.from_pretrained(tmp_path / "nope.pt")
+
+
+def test_diarize_items_batches_and_reports_broken_files(model_path, tmp_path):
+    diarizer = Diarizer.from_pretrained(model_path, device="cpu")
+    items = []
+    for index, seconds in enumerate([2.0, 3.0, 1.5]):
+        path = tmp_path / f"f{index}.wav"
+        sf.write(path, _noise(seconds, seed=index), 16000)
+        items.append(InputItem(uri=f"f{index}", path=path))
+    broken = tmp_path / "broken.wav"
+    broken.write_text("nope")
+    items.insert(1, InputItem(uri="broken", path=broken))
+    batched = list(diarizer.diarize_items(items, batch_size=3))
+    alone = list(diarizer.diarize_items(items, batch_size=1))
+    assert [item.uri for item, _ in batched] == ["f0", "broken", "f1", "f2"]
+    assert isinstance(batched[1][1], DiarizeError) and "broken.wav" in str(batched[1][1])
+    for (_, a), (_, b) in zip(batched, alone, strict=True):
+        if not isinstance(a, DiarizeError):
+            np.testing.assert_allclose(a.probs, b.probs, atol=1e-4)
+
+
+def test_resolve_device():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(DiarizeError):
+        resolve_device("tpu")
