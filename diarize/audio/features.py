@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import torch
+from torch import nn
+
 SAMPLE_RATE = 16000
 HOP_LENGTH = 160  # 10 ms
 WIN_LENGTH = 400  # 25 ms
@@ -46,3 +50,153 @@ def time_to_frame(seconds: float) -> int:
 def seconds_to_frames(seconds: float) -> int:
     """Model frames in a window of ``seconds`` of 16 kHz audio."""
     return num_model_frames(int(round(seconds * SAMPLE_RATE)))
+
+
+# --- log-mel front end -------------------------------------------------------------------
+
+LOG_ZERO_GUARD = 2.0**-24
+
+
+def mel_filterbank(n_mels: int, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT) -> np.ndarray:
+    """Slaney-normalised mel filters from librosa, shape ``(n_mels, n_fft // 2 + 1)``."""
+    import librosa
+
+    filters = librosa.filters.mel(
+        sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=0.0, norm="slaney"
+    )
+    return filters.astype(np.float32)
+
+
+def lengths_mask(lengths: torch.Tensor, size: int) -> torch.Tensor:
+    """``mask[b, t]`` is True for the valid positions ``t < lengths[b]``.
+
+    Shape:
+        (B,) -> (B, size)
+    """
+    return torch.arange(size, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class LogMel(nn.Module):
+    """Log-mel spectrogram: 25 ms Hann window, 10 ms hop, n_fft 512, ``n_mels`` bands.
+
+    ``num_mel_frames(n) = n // 160`` frames are kept per signal. The STFT pads with zeros (not
+    reflection) so that a signal padded inside a batch gives the same features as alone.
+    Dither is added in training mode only. ``normalize="per_feature"`` removes each band's mean
+    and divides by its standard deviation over the valid frames of each signal (one window):
+    this makes the features independent of gain and reduces channel mismatch.
+
+    Args:
+        n_mels: number of mel bands.
+        normalize: ``"per_feature"`` or ``"none"``.
+        dither: standard deviation of the white noise added while training.
+        preemph: pre-emphasis coefficient (0 disables it).
+    """
+
+    def __init__(
+        self,
+        n_mels: int = 80,
+        normalize: str = "per_feature",
+        dither: float = 1e-5,
+        preemph: float = 0.97,
+    ) -> None:
+        super().__init__()
+        if normalize not in ("per_feature", "none"):
+            raise ValueError(f"normalize must be 'per_feature' or 'none', got {normalize!r}")
+        self.n_mels, self.normalize, self.dither, self.preemph = n_mels, normalize, dither, preemph
+        # buffers are rebuilt from the config, never saved: exported fp16 weights must not round them
+        self.register_buffer("filters", torch.from_numpy(mel_filterbank(n_mels)), persistent=False)
+        window = torch.hann_window(WIN_LENGTH, periodic=False)
+        self.register_buffer("window", window, persistent=False)
+
+    def forward(
+        self, audio: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of a padded batch.
+
+        Shape:
+            audio (B, N), lengths (B,) -> feats (B, n_mels, N // 160), feat_lengths (B,)
+        """
+        with torch.autocast(device_type=audio.device.type, enabled=False):
+            return self._compute(audio.float(), lengths)
+
+    def _compute(
+        self, audio: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        valid = lengths_mask(lengths, audio.shape[1])
+        signal = audio * valid
+        if self.training and self.dither > 0:
+            signal = signal + self.dither * torch.randn_like(signal) * valid
+        if self.preemph > 0:
+            signal = torch.cat([signal[:, :1], signal[:, 1:] - self.preemph * signal[:, :-1]], 1)
+            signal = signal * valid
+        num_frames = audio.shape[1] // HOP_LENGTH
+        feat_lengths = torch.div(lengths, HOP_LENGTH, rounding_mode="floor")
+        if num_frames == 0:
+            return audio.new_zeros(audio.shape[0], self.n_mels, 0), feat_lengths
+        spec = torch.stft(
+            signal,
+            n_fft=N_FFT,
+            hop_length=HOP_LENGTH,
+            win_length=WIN_LENGTH,
+            window=self.window,
+            center=True,
+            pad_mode="constant",
+            return_complex=True,
+        )[..., :num_frames]
+        power = spec.real**2 + spec.imag**2
+        feats = torch.log(torch.matmul(self.filters, power) + LOG_ZERO_GUARD)
+        frame_mask = lengths_mask(feat_lengths, num_frames)[:, None, :]
+        if self.normalize == "per_feature":
+            count = feat_lengths.clamp(min=1)[:, None, None].to(feats.dtype)
+            mean = (feats * frame_mask).sum(2, keepdim=True) / count
+            var = (((feats - mean) * frame_mask) ** 2).sum(2, keepdim=True) / count
+            feats = (feats - mean) / (var.sqrt() + 1e-5)
+        return feats * frame_mask, feat_lengths
+
+
+class SpecAugment(nn.Module):
+    """SpecAugment-style masking (training mode only): zero random bands and time spans.
+
+    Zero is the mean of per-feature normalised features, so a masked area carries no
+    information. Each signal in the batch gets its own masks, inside its valid frames.
+
+    Args:
+        freq_masks: number of frequency masks per signal.
+        freq_width: widest frequency mask, in mel bands.
+        time_masks: number of time masks per signal.
+        time_width: widest time mask, as a fraction of the signal's valid frames.
+    """
+
+    def __init__(
+        self,
+        freq_masks: int = 2,
+        freq_width: int = 10,
+        time_masks: int = 2,
+        time_width: float = 0.05,
+    ) -> None:
+        super().__init__()
+        self.freq_masks, self.freq_width = freq_masks, freq_width
+        self.time_masks, self.time_width = time_masks, time_width
+
+    def forward(self, feats: torch.Tensor, feat_lengths: torch.Tensor) -> torch.Tensor:
+        """A masked copy of ``feats`` (the input is left untouched).
+
+        Shape:
+            feats (B, F, T), feat_lengths (B,) -> (B, F, T)
+        """
+        if not self.training:
+            return feats
+        batch, bands, frames = feats.shape
+        keep = torch.ones_like(feats, dtype=torch.bool)
+        for b in range(batch):
+            length = int(feat_lengths[b])
+            for _ in range(self.freq_masks):
+                width = int(torch.randint(0, self.freq_width + 1, ()))
+                start = int(torch.randint(0, max(bands - width, 0) + 1, ()))
+                keep[b, start : start + width, :] = False
+            max_width = int(self.time_width * length)
+            for _ in range(self.time_masks):
+                width = int(torch.randint(0, max_width + 1, ()))
+                start = int(torch.randint(0, max(length - width, 0) + 1, ()))
+                keep[b, :, start : start + width] = False
+        return feats * keep

@@ -1,0 +1,138 @@
+"""SortFormer networks: build from a config, load, save and export.
+
+``load_model`` reads a Lightning ``.ckpt`` written by ``diarize train`` or a compact exported
+``.pt`` (fp16 weights + config); loading a ``.pt`` does not import Lightning, so the command
+line starts fast. Either way the network comes back in eval mode, float32 on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from diarize.errors import DiarizeError
+from diarize.models.config import NetworkConfig, network_config
+from diarize.models.sortformer import SortformerNetwork, sort_by_arrival
+
+__all__ = [
+    "SortformerNetwork",
+    "build_network",
+    "build_network_from_config",
+    "debug_model_file",
+    "debug_network",
+    "export_model",
+    "load_model",
+    "save_model",
+    "sort_by_arrival",
+]
+
+EXPORT_FORMAT = "diarize-sortformer"
+EXPORT_VERSION = 1
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def build_network(config: NetworkConfig | dict | Any) -> SortformerNetwork:
+    """A freshly initialised network from a :class:`NetworkConfig` or a config mapping."""
+    if not isinstance(config, NetworkConfig):
+        config = network_config(config)
+    return SortformerNetwork(config)
+
+
+def build_network_from_config(path: str | Path, seed: int = 0) -> SortformerNetwork:
+    """A randomly initialised network (eval mode) from a YAML config (train or model-size file)."""
+    torch.manual_seed(seed)
+    return build_network(network_config(path)).eval()
+
+
+def debug_network(seed: int = 0) -> SortformerNetwork:
+    """The tiny network of ``conf/model/debug.yaml``, untrained, in eval mode (for tests)."""
+    return build_network_from_config(CONF_DIR / "model" / "debug.yaml", seed)
+
+
+def debug_model_file(folder: str | Path, seed: int = 0) -> Path:
+    """Export :func:`debug_network` to ``folder/debug.pt`` and return the path (for tests)."""
+    path = Path(folder) / "debug.pt"
+    save_model(debug_network(seed), path, meta={"note": "untrained debug network"})
+    return path
+
+
+def save_model(network: SortformerNetwork, path: str | Path, meta: dict | None = None) -> Path:
+    """Write the compact model file: ``{"config", "state_dict" (fp16), "meta"}`` (atomic)."""
+    path = Path(path)
+    state = {
+        key: value.detach().cpu().half() if value.is_floating_point() else value.detach().cpu()
+        for key, value in network.state_dict().items()
+    }
+    payload = {
+        "config": network.config_dict(),
+        "state_dict": state,
+        "meta": {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "num_parameters": sum(p.numel() for p in network.parameters()),
+            **(meta or {}),
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save(payload, temp)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return path
+
+
+def export_model(checkpoint: str | Path, out: str | Path, meta: dict | None = None) -> Path:
+    """Turn a training checkpoint into the compact fp16 ``.pt`` model file."""
+    network = load_model(checkpoint)
+    return save_model(network, out, meta={"source": Path(checkpoint).name, **(meta or {})})
+
+
+def load_model(path: str | Path) -> SortformerNetwork:
+    """A network from a Lightning ``.ckpt`` or an exported ``.pt``, eval mode, float32 on CPU.
+
+    Raises:
+        DiarizeError: the file is missing, unreadable or not a diarize model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DiarizeError(f"{path}: no such model file")
+    try:
+        # a Lightning checkpoint pickles more than tensors; an exported model is plain data
+        payload = torch.load(path, map_location="cpu", weights_only=path.suffix != ".ckpt")
+    except Exception as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DiarizeError(f"{path}: not a readable model file ({reason})") from None
+    if not isinstance(payload, dict):
+        raise DiarizeError(f"{path}: not a diarize model file")
+    if "network_config" in payload:  # written by SortformerSystem.on_save_checkpoint
+        config = payload["network_config"]
+        state = {
+            key[len("network.") :]: value
+            for key, value in payload["state_dict"].items()
+            if key.startswith("network.")
+        }
+    elif payload.get("meta", {}).get("format") == EXPORT_FORMAT:
+        config, state = payload["config"], payload["state_dict"]
+    else:
+        raise DiarizeError(f"{path}: not a diarize model file (no network config inside)")
+    try:
+        network = build_network(config)
+        network.load_state_dict(
+            {
+                key: value.float() if value.is_floating_point() else value
+                for key, value in state.items()
+            }
+        )
+    except (RuntimeError, DiarizeError) as error:
+        raise DiarizeError(
+            f"{path}: weights do not fit the stored config ({str(error).splitlines()[0]})"
+        ) from None
+    return network.float().eval()

@@ -1,0 +1,175 @@
+"""SortFormer blocks and the whole network (audio -> arrival-ordered speaker activities).
+
+Each block ``l`` computes ``H_l = TransformerLayer_l(H_{l-1} + E_{l-1})``, estimates speaker
+activities ``P_l = sigmoid(W_l H_l)``, sorts the K columns by arrival time (first frame above
+0.5, absent speakers last) and projects them back, ``E_l = U_l sort(P_l)``: the permutation
+encoding of the next block. The last block's sorted activities are the output, so column k is
+the k-th speaker to speak. With ``permutation_encoding=False`` the same code is a plain
+Transformer whose last head is the output, unsorted, trained with the sort loss (NeMo's design).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from diarize.audio.features import LogMel, lengths_mask
+from diarize.models.config import NetworkConfig, to_dict
+from diarize.models.frontend import ConformerEncoder, ConvSubsampling
+
+
+def sort_by_arrival(
+    logits: torch.Tensor, lengths: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Columns reordered by arrival: first valid frame with logit > 0 (probability > 0.5).
+
+    Speakers never active go last; ties keep their column order (stable sort). The order is
+    an index (not differentiated); the gathered values carry the gradient.
+
+    Shape:
+        logits (B, T, K), lengths (B,) -> sorted (B, T, K), order (B, K)
+    """
+    batch, frames, speakers = logits.shape
+    active = logits > 0
+    if lengths is not None:
+        active = active & lengths_mask(lengths, frames)[..., None]
+    first = torch.where(active.any(1), active.int().argmax(1), frames)  # (B, K)
+    order = torch.argsort(first, dim=1, stable=True)
+    return logits.gather(2, order[:, None, :].expand(batch, frames, speakers)), order
+
+
+class SortformerBlock(nn.Module):
+    """One Transformer layer with its own sigmoid head and (optionally) permutation encoder."""
+
+    def __init__(self, d_model: int, max_speakers: int, config) -> None:
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(
+            d_model,
+            config.num_heads,
+            config.ff_dim,
+            config.dropout,
+            activation="relu",
+            batch_first=True,
+            norm_first=config.pre_ln,
+        )
+        self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, max_speakers))
+        self.encode = nn.Linear(max_speakers, d_model) if config.permutation_encoding else None
+
+    def forward(
+        self, x: torch.Tensor, valid: torch.Tensor, lengths: torch.Tensor, need_head: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """One block: hidden states, logits (sorted with permutation encoding) and the encoding.
+
+        Without permutation encoding the head is left unsorted (NeMo's design: the sort loss
+        alone teaches the arrival order) and only computed when ``need_head``.
+
+        Shape:
+            x (B, T, D), valid (B, T) -> (B, T, D), (B, T, K) or None, (B, T, D) or None
+        """
+        hidden = self.layer(x, src_key_padding_mask=~valid) * valid[..., None]
+        if not (need_head or self.encode is not None):
+            return hidden, None, None
+        logits = self.head(hidden)
+        encoding = None
+        if self.encode is not None:
+            logits, _ = sort_by_arrival(logits, lengths)
+            encoding = self.encode(torch.sigmoid(logits)) * valid[..., None]
+        return hidden, logits, encoding
+
+
+class SortformerNetwork(nn.Module):
+    """Log-mel -> conv subsampling -> Conformer -> SortFormer blocks -> (B, T, K) activities.
+
+    Args:
+        config: the architecture (stored in checkpoints so the model can be rebuilt).
+    """
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.max_speakers = config.max_speakers
+        self.permutation_encoding = config.sortformer.permutation_encoding
+        feats, enc, sf = config.features, config.encoder, config.sortformer
+        self.preprocessor = LogMel(feats.n_mels, feats.normalize, feats.dither, feats.preemph)
+        self.subsampling = ConvSubsampling(feats.n_mels, enc.subsampling_channels, enc.d_model)
+        self.encoder = ConformerEncoder(
+            enc.d_model,
+            enc.num_layers,
+            enc.num_heads,
+            enc.ff_expansion,
+            enc.conv_kernel_size,
+            enc.dropout,
+        )
+        self.projection = nn.Linear(enc.d_model, sf.d_model) if enc.d_model != sf.d_model else None
+        self.blocks = nn.ModuleList(
+            SortformerBlock(sf.d_model, config.max_speakers, sf) for _ in range(sf.num_layers)
+        )
+
+    def config_dict(self) -> dict:
+        """The architecture as a plain dict (what checkpoints and exports store)."""
+        return to_dict(self.config)
+
+    def features(
+        self, audio: torch.Tensor, audio_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-mel features (dither in training mode only).
+
+        Shape:
+            audio (B, N), audio_lengths (B,) -> feats (B, F, N // 160), feat_lengths (B,)
+        """
+        return self.preprocessor(audio, audio_lengths)
+
+    def embed(
+        self, feats: torch.Tensor, feat_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pre-encoder embeddings, one per 80 ms frame (what the speaker cache stores).
+
+        Shape:
+            feats (B, F, T_mel), feat_lengths (B,) -> emb (B, ceil(T_mel / 8), D), lengths (B,)
+        """
+        return self.subsampling(feats, feat_lengths)
+
+    def forward_logits(
+        self, emb: torch.Tensor, lengths: torch.Tensor, intermediate: bool = False
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Output logits and, when asked, every earlier block's sorted logits.
+
+        Shape:
+            emb (B, T, D), lengths (B,) -> (B, T, K), [(B, T, K)] * (num_layers - 1)
+        """
+        valid = lengths_mask(lengths, emb.shape[1])
+        x = self.encoder(emb, lengths)
+        if self.projection is not None:
+            x = self.projection(x) * valid[..., None]
+        earlier: list[torch.Tensor] = []
+        logits = None
+        last = len(self.blocks) - 1
+        for index, block in enumerate(self.blocks):
+            x, logits, encoding = block(x, valid, lengths, need_head=intermediate or index == last)
+            if index < last:
+                if intermediate:
+                    earlier.append(logits)
+                if encoding is not None:
+                    x = x + encoding
+        return logits, earlier
+
+    def forward_embeddings(self, emb: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Speaker activities from pre-encoder embeddings, columns in arrival order.
+
+        Shape:
+            emb (B, T, D), lengths (B,) -> probs (B, T, K)
+        """
+        logits, _ = self.forward_logits(emb, lengths)
+        return torch.sigmoid(logits) * lengths_mask(lengths, emb.shape[1])[..., None]
+
+    def forward(
+        self, audio: torch.Tensor, audio_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Audio to speaker activities.
+
+        Shape:
+            audio (B, N), audio_lengths (B,) -> probs (B, T, K), frame_lengths (B,)
+        """
+        feats, feat_lengths = self.features(audio, audio_lengths)
+        emb, lengths = self.embed(feats, feat_lengths)
+        return self.forward_embeddings(emb, lengths), lengths

@@ -1,0 +1,101 @@
+import pytest
+import torch
+
+from diarize.models import build_network, debug_network, sort_by_arrival
+from diarize.models.config import network_config
+
+
+def test_sort_by_arrival_orders_columns_and_puts_absent_last():
+    logits = torch.full((1, 6, 4), -5.0)
+    logits[0, 3:, 0] = 5.0  # arrives third
+    logits[0, 1:, 2] = 5.0  # arrives first
+    logits[0, 2, 3] = 5.0  # arrives second; column 1 is absent
+    sorted_logits, order = sort_by_arrival(logits)
+    assert order.tolist() == [[2, 3, 0, 1]]
+    assert torch.equal(sorted_logits[0, :, 0], logits[0, :, 2])
+    assert torch.all(sorted_logits[0, :, 3] < 0)
+
+
+def test_sort_by_arrival_ignores_padding_and_is_stable_on_ties():
+    logits = torch.full((1, 5, 3), -5.0)
+    logits[0, 4, 0] = 5.0  # active only in the padding
+    logits[0, 1, 1] = 5.0
+    logits[0, 1, 2] = 5.0
+    _, order = sort_by_arrival(logits, torch.tensor([4]))
+    assert order.tolist() == [[1, 2, 0]]
+
+
+def test_sorting_passes_gradient_to_the_values():
+    logits = torch.randn(2, 10, 4, requires_grad=True)
+    sorted_logits, _ = sort_by_arrival(logits)
+    sorted_logits.sum().backward()
+    assert torch.all(logits.grad == 1)
+
+
+def test_network_shapes_and_api():
+    network = debug_network()
+    audio = torch.randn(2, 16000 * 3)
+    lengths = torch.tensor([48000, 30000])
+    with torch.no_grad():
+        probs, frame_lengths = network(audio, lengths)
+        feats, feat_lengths = network.features(audio, lengths)
+        emb, emb_lengths = network.embed(feats, feat_lengths)
+        again = network.forward_embeddings(emb, emb_lengths)
+    assert probs.shape == (2, 38, network.max_speakers)
+    assert frame_lengths.tolist() == [38, 24]
+    assert emb.shape[:2] == (2, 38)
+    assert torch.equal(probs, again)
+    assert torch.all((probs >= 0) & (probs <= 1))
+    assert torch.all(probs[1, 24:] == 0)
+
+
+def test_a_signal_alone_equals_the_same_signal_padded_in_a_batch():
+    network = debug_network()
+    audio = torch.randn(2, 16000 * 4)
+    with torch.no_grad():
+        batch, _ = network(audio, torch.tensor([64000, 40000]))
+        alone, _ = network(audio[1:, :40000], torch.tensor([40000]))
+    torch.testing.assert_close(batch[1, :32], alone[0], atol=1e-5, rtol=1e-4)
+
+
+def test_output_columns_are_in_arrival_order():
+    torch.manual_seed(0)
+    network = debug_network(seed=3)
+    with torch.no_grad():
+        probs, _ = network(torch.randn(3, 16000 * 5), torch.full((3,), 80000))
+    active = probs > 0.5
+    frames = probs.shape[1]
+    first = torch.where(active.any(1), active.int().argmax(1), frames)
+    assert torch.all(first[:, 1:] >= first[:, :-1])
+
+
+@pytest.mark.parametrize("permutation_encoding", [True, False])
+@pytest.mark.parametrize("max_speakers", [4, 8])
+def test_flag_and_speaker_count(permutation_encoding, max_speakers):
+    config = network_config(
+        {
+            "model": {
+                "max_speakers": max_speakers,
+                "features": {"n_mels": 40},
+                "encoder": {
+                    "subsampling_channels": 8,
+                    "d_model": 32,
+                    "num_layers": 1,
+                    "num_heads": 2,
+                },
+                "sortformer": {
+                    "d_model": 24,
+                    "num_layers": 3,
+                    "num_heads": 2,
+                    "ff_dim": 32,
+                    "permutation_encoding": permutation_encoding,
+                },
+            }
+        }
+    )
+    network = build_network(config).eval()
+    assert (network.blocks[0].encode is not None) == permutation_encoding
+    emb = torch.randn(2, 20, 32)
+    logits, earlier = network.forward_logits(emb, torch.tensor([20, 15]), intermediate=True)
+    assert logits.shape == (2, 20, max_speakers)
+    assert len(earlier) == 2 and earlier[0].shape == logits.shape
