@@ -106,7 +106,7 @@ def main() -> int:
     print(
         f"training: {rate:.1f} audio seconds per second "
         f"(batch {model.train_ds.batch_size} x {model.train_ds.session_len_sec:.0f} s, "
-        f"{args.steps} timed steps) = {rate * 3600 / 3600:.1f} h of audio per hour"
+        f"{args.steps} timed steps), i.e. {rate:.1f} h of audio per hour"
     )
     rtf = bench_forward(system.network, args.chunk, args.cache, args.device, repeats=3)
     print(
