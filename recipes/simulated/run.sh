@@ -49,7 +49,8 @@ done
 # Sizes: sessions of session_len seconds; hours = sessions * session_len / 3600.
 case "$size" in
   smoke) session_len=30; n_train=24; n_dev=6; n_test=6; steps=${max_steps:-20}; vb_size=smoke
-         train_args=(model=debug trainer.val_check_interval=10 model.train_ds.batch_size=4) ;;
+         train_args=(--config conf/model/debug.yaml trainer.val_check_interval=10 model.train_ds.batch_size=4
+                     model.train_ds.session_len_sec=30 model.validation_ds.session_len_sec=30) ;;
   full)  session_len=90; n_train=${train_hours:+$(( train_hours * 40 ))}; n_train=${n_train:-1600}
          n_dev=60; n_test=60; steps=${max_steps:-30000}; vb_size=full; train_args=() ;;
   *) echo "--size must be smoke or full" >&2; exit 2 ;;
@@ -83,10 +84,10 @@ fi
 
 if should_run 2; then
   log "stage 2: train -> $exp (resumes from last.ckpt when present)"
-  diarize train exp_dir="$exp" \
+  diarize train --config conf/train.yaml "${train_args[@]}" exp_dir="$exp" \
     model.train_ds.manifest_filepath="$work/train/manifest.json" \
     model.validation_ds.manifest_filepath="$work/dev/manifest.json" \
-    trainer.max_steps="$steps" "${train_args[@]}" "${extra_train_args[@]}"
+    trainer.max_steps="$steps" "${extra_train_args[@]}"
   touch "$(done_marker 2)"
 fi
 

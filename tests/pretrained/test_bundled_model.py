@@ -1,0 +1,36 @@
+"""The bundled default model: ships, loads without a download, and diarizes the examples."""
+
+from pathlib import Path
+
+import yaml
+
+import diarize
+from diarize.audio.io import audio_duration
+from diarize.inference import Diarizer
+
+PACKAGE = Path(diarize.__file__).parent
+PRETRAINED = PACKAGE / "pretrained"
+EXAMPLES = PACKAGE / "examples"
+
+
+def test_bundled_files_are_small_and_documented():
+    model = PRETRAINED / "default.pt"
+    assert model.is_file() and model.stat().st_size < 25 * 2**20
+    card = (PRETRAINED / "MODEL_CARD.md").read_text()
+    for heading in ("Architecture", "Training data", "Results", "Limits"):
+        assert heading in card
+    tuned = yaml.safe_load((PRETRAINED / "postprocess.yaml").read_text())
+    assert set(tuned["parameters"]) >= {"onset", "offset", "min_duration_on", "min_duration_off"}
+    assert "dev" in str(tuned.get("data", tuned)).lower()  # tuned on dev data, never test
+
+
+def test_default_model_diarizes_an_example():
+    diarizer = Diarizer.from_pretrained(device="cpu")
+    path = EXAMPLES / "conversation_2speakers.flac"
+    annotation = diarizer(path)
+    duration = audio_duration(path)
+    assert 1 <= len(annotation.labels()) <= diarizer.network.max_speakers
+    extent = annotation.get_timeline().extent()
+    assert 0.0 <= extent.start and extent.end <= duration + 0.1
+    # speech covers a good part of a conversation with 15% silence
+    assert annotation.get_timeline().support().duration() > 0.5 * duration
