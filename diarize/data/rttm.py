@@ -76,8 +76,8 @@ def parse_rttm_line(text: str, path: object = "<rttm>", line: int | None = None)
         raise located(path, line, f"unknown RTTM record type {fields[0]!r}")
     if record_type != "SPEAKER":
         return None
-    onset = _time(fields[3], "onset", path, line)
-    duration = _time(fields[4], "duration", path, line)
+    onset = parse_time(fields[3], "onset", path, line)
+    duration = parse_time(fields[4], "duration", path, line)
     return Turn(uri=fields[1], start=onset, end=onset + duration, speaker=fields[7])
 
 
@@ -209,7 +209,8 @@ def _sort_key(turn: Turn) -> tuple[str, float, float, str]:
     return (turn.uri, turn.start, turn.end, turn.speaker)
 
 
-def _time(text: str, name: str, path: object, line: int | None) -> float:
+def parse_time(text: str, name: str, path: object, line: int | None) -> float:
+    """A finite, non-negative time in seconds, or a DiarizeError naming ``path:line``."""
     try:
         value = float(text)
     except ValueError:

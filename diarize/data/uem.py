@@ -6,10 +6,9 @@ and the regions of one uri must not overlap (touching is fine).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from diarize.data.rttm import atomic_write_text
+from diarize.data.rttm import atomic_write_text, parse_time
 from diarize.errors import DiarizeError, located
 
 Regions = list[tuple[float, float]]
@@ -43,8 +42,8 @@ def read_uem(path: str | Path) -> dict[str, Regions]:
                 number,
                 f"expected 4 fields '<uri> <channel> <start> <end>', got {len(fields)}",
             )
-        start = _time(fields[2], "start", path, number)
-        end = _time(fields[3], "end", path, number)
+        start = parse_time(fields[2], "start", path, number)
+        end = parse_time(fields[3], "end", path, number)
         if end <= start:
             raise located(path, number, f"end {fields[3]} must be greater than start {fields[2]}")
         found.setdefault(fields[0], []).append((start, end, number))
@@ -73,13 +72,3 @@ def write_uem(path: str | Path, uem: dict[str, Regions]) -> None:
                 raise ValueError(f"UEM region ({start}, {end}) of {uri!r} has end <= start")
             lines.append(f"{uri} 1 {start:.3f} {end:.3f}\n")
     atomic_write_text(path, "".join(lines))
-
-
-def _time(text: str, name: str, path: object, line: int) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise located(path, line, f"{name} {text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise located(path, line, f"{name} {text} must be a finite number >= 0")
-    return value
