@@ -6,12 +6,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from diarize.data.rttm import atomic_write_text, load_rttms
 from diarize.data.uem import read_uem
 from diarize.errors import DiarizeError
-from diarize.metrics.scoring import DEFAULT_COLLAR, ScoreReport, score
+
+if TYPE_CHECKING:
+    from diarize.metrics.scoring import ScoreReport
+
+# md-eval's customary collar; the same value as diarize.metrics.scoring.DEFAULT_COLLAR, kept here
+# so that building the parser does not import pyannote.metrics (1.5 s on every diarize command).
+DEFAULT_COLLAR = 0.25
 
 DESCRIPTION = """\
 Score diarization output (RTTM) against a reference (RTTM) with the semantics of NIST
@@ -89,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     uem = read_uem(args.uem) if args.uem is not None else None
     if not reference and not hypothesis:
         raise DiarizeError(f"{args.ref}: no SPEAKER turn in reference or hypothesis")
+    from diarize.metrics.scoring import score
+
     report = score(reference, hypothesis, uem, collar=args.collar, skip_overlap=args.skip_overlap)
     print_report(report, sys.stdout, uem_given=uem is not None)
     if args.json is not None:

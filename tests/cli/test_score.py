@@ -103,3 +103,10 @@ def test_help_has_examples(capsys):
         main(["score", "--help"])
     text = capsys.readouterr().out
     assert "examples:" in text and "diarize score --ref" in text and "md-eval" in text
+
+
+def test_cli_default_collar_matches_the_library():
+    from diarize.cli import score as score_cli
+    from diarize.metrics import scoring
+
+    assert score_cli.DEFAULT_COLLAR == scoring.DEFAULT_COLLAR
