@@ -10,7 +10,21 @@ import soundfile as sf
 from diarize.errors import DiarizeError
 
 SAMPLE_RATE = 16000
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".sph")
+# Speech level the network sees: training windows and inference chunks are both scaled to this
+# RMS (about -26 dBFS) by scale_to_rms, so gain never differs between the two.
+REFERENCE_RMS = 0.05
+AUDIO_EXTENSIONS = (
+    ".wav",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".aif",
+    ".aiff",
+    ".au",
+    ".sph",
+)
 
 
 def is_audio_path(path: str | Path) -> bool:
@@ -92,6 +106,18 @@ def to_mono_16k(
 
         samples = soxr.resample(samples, native_sr, sample_rate, quality="HQ").astype(np.float32)
     return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def scale_to_rms(audio: np.ndarray, target_rms: float = REFERENCE_RMS) -> np.ndarray:
+    """``audio`` scaled to ``target_rms`` (a copy); empty or silent audio is returned as it is.
+
+    Shape:
+        (num_samples,) -> (num_samples,)
+    """
+    if len(audio) == 0:
+        return audio
+    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
+    return audio * np.float32(target_rms / rms) if rms > 1e-8 else audio
 
 
 def write_audio(

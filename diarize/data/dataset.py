@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from diarize.audio.features import SAMPLE_RATE
-from diarize.audio.io import load_audio
+from diarize.audio.io import REFERENCE_RMS, load_audio, scale_to_rms
 from diarize.data.labels import rttm_to_frame_targets
 from diarize.data.manifest import ManifestEntry, read_manifest
 from diarize.data.rttm import Turn, read_rttm
@@ -26,7 +26,7 @@ from diarize.errors import DiarizeError
 
 log = logging.getLogger(__name__)
 
-NORMALIZE_RMS = 0.05  # about -26 dBFS
+NORMALIZE_RMS = REFERENCE_RMS
 
 
 @dataclass(frozen=True)
@@ -173,8 +173,7 @@ def _windows(
 
 def _level(audio: np.ndarray, normalize: str) -> np.ndarray:
     if normalize == "rms":
-        rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if len(audio) else 0.0
-        return audio * np.float32(NORMALIZE_RMS / rms) if rms > 1e-8 else audio
+        return scale_to_rms(audio, NORMALIZE_RMS)
     if normalize == "peak":
         peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
         return audio * np.float32(0.9 / peak) if peak > 1e-8 else audio

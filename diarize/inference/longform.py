@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from diarize.audio.features import HOP_LENGTH, SUBSAMPLING, num_model_frames
-from diarize.audio.io import SAMPLE_RATE
+from diarize.audio.io import REFERENCE_RMS, SAMPLE_RATE, scale_to_rms
 from diarize.errors import DiarizeError
 from diarize.inference.sources import ArraySource, AudioSource, FileSource
 
@@ -60,7 +60,7 @@ class LongformConfig:
         silence_floor_db: 80 ms frames whose RMS lies below this level (dBFS) get zero
             posteriors: digital silence holds no speech whatever the model says. None: off.
         level_rms: each chunk is scaled to this RMS before the network sees it, as training
-            windows are (``diarize.data.dataset.NORMALIZE_RMS``). None: leave the level alone.
+            windows are (``diarize.audio.io.REFERENCE_RMS``). None: leave the level alone.
     """
 
     chunk_seconds: float = 75.0
@@ -68,7 +68,7 @@ class LongformConfig:
     cache_frames: int = 188
     min_audio_seconds: float = 1.0
     silence_floor_db: float | None = -80.0
-    level_rms: float | None = 0.05
+    level_rms: float | None = REFERENCE_RMS
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> LongformConfig:
@@ -339,10 +339,7 @@ def _autocast(device: torch.device | str, bf16: bool):
 
 def _level(audio: np.ndarray, target_rms: float | None) -> np.ndarray:
     """``audio`` scaled to ``target_rms`` (a copy; silence and None leave it as it is)."""
-    if target_rms is None or len(audio) == 0:
-        return audio
-    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
-    return audio * np.float32(target_rms / rms) if rms > 1e-8 else audio
+    return audio if target_rms is None else scale_to_rms(audio, target_rms)
 
 
 def _silent_frames(audio: np.ndarray, floor_db: float) -> np.ndarray:

@@ -79,3 +79,13 @@ def test_write_audio_is_atomic_and_round_trips(tmp_path):
 
 def test_is_audio_path_is_case_insensitive():
     assert is_audio_path("A.WAV") and is_audio_path("b.Flac") and not is_audio_path("c.txt")
+
+
+def test_scale_to_rms_sets_the_level_and_leaves_silence_alone():
+    from diarize.audio.io import REFERENCE_RMS, scale_to_rms
+
+    scaled = scale_to_rms(_tone(0.5, SAMPLE_RATE))
+    assert float(np.sqrt(np.mean(scaled.astype(np.float64) ** 2))) == pytest.approx(REFERENCE_RMS)
+    silence = np.zeros(100, dtype=np.float32)
+    assert scale_to_rms(silence) is silence
+    assert len(scale_to_rms(np.zeros(0, dtype=np.float32))) == 0
