@@ -168,6 +168,9 @@ class TrainConfig:
     exp_dir: str = "exp/sortformer"
     seed: int = 42
     checkpoint_every_n_steps: int = 100  # EXP_DIR/checkpoints/last.ckpt is refreshed this often
+    # weights to start a new run from (a .ckpt or exported .pt with the same network config);
+    # optimiser, schedule and step count start afresh. Ignored when EXP_DIR resumes from last.ckpt.
+    init_from: str | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 

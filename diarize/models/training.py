@@ -9,7 +9,7 @@ and ``config.yaml``. A run starts from ``checkpoints/last.ckpt`` when it exists.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lightning as L
@@ -19,6 +19,8 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from diarize.data.datamodule import DiarizationDataModule
+from diarize.errors import DiarizeError
+from diarize.models import load_model
 from diarize.models.system import SortformerSystem
 
 
@@ -104,6 +106,9 @@ def run_training(config: DictConfig) -> TrainingResult:
     resume = last if last.is_file() and not trainer_args["fast_dev_run"] else None
     if resume is not None:
         print(f"diarize train: resuming from {resume}")
+    elif config.init_from:
+        _init_weights(system, Path(config.init_from))
+        print(f"diarize train: starting from the weights of {config.init_from}")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*isn't resumable.*")
@@ -113,6 +118,29 @@ def run_training(config: DictConfig) -> TrainingResult:
     return TrainingResult(
         exp_dir, trainer.global_step, last if last.is_file() else None, best_path, resume
     )
+
+
+def _init_weights(system: SortformerSystem, source: Path) -> None:
+    """Copy the network weights of ``source`` into ``system`` (configs must build the same net).
+
+    Raises:
+        DiarizeError: ``source`` is missing, not a model, or its network differs.
+    """
+    pretrained = load_model(source)
+    if pretrained.config != system.network.config:
+        raise DiarizeError(
+            f"{source}: init_from network differs from model config "
+            f"({_first_difference(pretrained.config, system.network.config)})"
+        )
+    system.network.load_state_dict(pretrained.state_dict())
+
+
+def _first_difference(a, b) -> str:
+    left, right = asdict(a), asdict(b)
+    for key in left:
+        if left[key] != right[key]:
+            return f"{key}: {left[key]} there, {right[key]} here"
+    return "same config"
 
 
 def _loggers(exp_dir: Path) -> list:

@@ -169,9 +169,29 @@ def render_plan(
         for s in plan["sessions"]
     ]
     write_manifest(out_dir / "manifest.json", entries)
+    remove_stale_sessions(out_dir, {s["uri"] for s in plan["sessions"]})
     summary = summarize(results, _targets(plan), augment_counts(plan["sessions"]))
     write_json(out_dir / "stats.json", {"summary": summary, "sessions": results})
     return summary
+
+
+def remove_stale_sessions(out_dir: Path, uris: set[str]) -> list[Path]:
+    """Delete ``audio/*.wav`` and ``rttm/*.rttm`` of sessions that are not in the plan.
+
+    A smaller or re-prefixed re-run into the same ``out_dir`` would otherwise leave a folder whose
+    files disagree with its manifest (and a glob over rttm/ would score them). Returns them.
+    """
+    stale = [
+        path
+        for folder, suffix in (("audio", ".wav"), ("rttm", ".rttm"))
+        for path in sorted((out_dir / folder).glob(f"*{suffix}"))
+        if path.stem not in uris
+    ]
+    for path in stale:
+        path.unlink()
+    if stale:
+        print(f"diarize simulate: removed {len(stale)} files of earlier sessions from {out_dir}")
+    return stale
 
 
 def augment_counts(sessions: Sequence[dict]) -> dict[str, Counter]:

@@ -9,7 +9,8 @@
 #
 # Stages (each writes <work>/.done.<stage> and is skipped when that exists; --force redoes):
 #   0  voice bank (recipes/voicebank/run.sh): single-speaker utterances, train/dev/test speakers disjoint
-#   1  simulate train / dev / test conversations (diarize simulate)
+#   1  simulate train / dev / test conversations (diarize simulate) from the voice bank's
+#      <split>.free.json (no non-free MBROLA voices; --non-free uses <split>.json, all voices)
 #   2  train (diarize train, conf/train.yaml; resumes from <exp>/checkpoints/last.ckpt)
 #   3  export the best checkpoint, tune post-processing on dev (diarize tune)
 #   4  diarize the test set (diarize infer) and score it (diarize score, collar 0.25 and 0)
@@ -27,6 +28,7 @@ voicebank=data/voicebank
 train_hours=""
 max_steps=""
 force=false
+sources=free
 extra_train_args=()
 
 while [[ $# -gt 0 ]]; do
@@ -40,13 +42,15 @@ while [[ $# -gt 0 ]]; do
     --train-hours) train_hours=$2; shift 2 ;;
     --max-steps) max_steps=$2; shift 2 ;;
     --force) force=true; shift ;;
+    --non-free) sources=all; shift ;;
     --) shift; extra_train_args=("$@"); break ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 # Sizes: sessions of session_len seconds; hours = sessions * session_len / 3600.
+num_speakers="[1,2,2,3,3,4]"  # per session, drawn uniformly from the list
 case "$size" in
   smoke) session_len=30; n_train=24; n_dev=6; n_test=6; steps=${max_steps:-20}; vb_size=smoke
          train_args=(--config conf/model/debug.yaml trainer.val_check_interval=10 model.train_ds.batch_size=4
@@ -76,8 +80,10 @@ if should_run 1; then
     case $split in train) n=$n_train ;; dev) n=$n_dev ;; test) n=$n_test ;; esac
     seed=$(( $(printf '%d' "'${split:0:1}") * 1000 ))
     log "stage 1: simulate $split: $n sessions x ${session_len}s"
-    diarize simulate source_manifest="$voicebank/$split.json" out_dir="$work/$split" \
-      num_sessions="$n" session_length="$session_len" seed="$seed"
+    manifest="$voicebank/$split.json"
+    [[ $sources == free ]] && manifest="$voicebank/$split.free.json"
+    diarize simulate source_manifest="$manifest" out_dir="$work/$split" \
+      num_sessions="$n" session_length="$session_len" seed="$seed" num_speakers="$num_speakers"
   done
   touch "$(done_marker 1)"
 fi

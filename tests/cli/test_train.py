@@ -95,6 +95,43 @@ def test_train_resume_and_export(tmp_path):
     torch.testing.assert_close(half, full, atol=2e-2, rtol=0)
 
 
+def test_init_from_copies_weights_and_starts_a_fresh_run(tmp_path, capsys):
+    manifest = _tiny_set(tmp_path)
+    source = tmp_path / "source"
+    assert _train(manifest, source, "trainer.max_steps=1", "trainer.val_check_interval=1") == 0
+    pretrained = load_model(source / "checkpoints" / "last.ckpt")
+    exported = export_model(source / "checkpoints" / "last.ckpt", tmp_path / "model.pt")
+
+    exp = tmp_path / "finetune"
+    overrides = (
+        "trainer.max_steps=1",
+        "trainer.val_check_interval=1",
+        "model.optim.lr=1e-12",
+        "model.optim.min_lr=1e-13",
+    )
+    assert _train(manifest, exp, f"init_from={exported}", *overrides) == 0
+    assert "starting from the weights of" in capsys.readouterr().out
+    checkpoint = torch.load(exp / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 1  # a new run, not a resume of the source's step count
+    tuned = load_model(exp / "checkpoints" / "last.ckpt")
+    for (name, before), after in zip(
+        pretrained.state_dict().items(), tuned.state_dict().values(), strict=True
+    ):
+        # lr ~0: the fine-tuned weights are the source's, up to the fp16 export
+        torch.testing.assert_close(after, before, atol=2e-3, rtol=1e-2, msg=name)
+
+
+def test_init_from_a_different_network_is_refused(tmp_path, capsys):
+    manifest = _tiny_set(tmp_path)
+    source = tmp_path / "source"
+    assert _train(manifest, source, "trainer.max_steps=1", "trainer.val_check_interval=1") == 0
+    last = source / "checkpoints" / "last.ckpt"
+    code = _train(manifest, tmp_path / "other", f"init_from={last}", "model.max_speakers=3")
+    assert code != 0
+    error = capsys.readouterr().err
+    assert "init_from network differs" in error and "max_speakers: 4 there, 3 here" in error
+
+
 @pytest.mark.parametrize(
     "break_it, message",
     [

@@ -320,7 +320,8 @@ def test_assign_splits_every_source_in_train_and_real_in_dev_and_test():
 def test_split_main_writes_disjoint_manifests(tmp_path):
     (tmp_path / "parts").mkdir()
     for i in range(40):
-        group = f"espeak-ng.v{i}"
+        source = ("espeak-ng", "mbrola", "festival")[i % 3]
+        group = f"{source}.v{i}" + ("_mbrola" if i % 6 == 2 else "")
         rows = [
             {
                 "audio_filepath": f"wav/{group}{s}/000000.wav",
@@ -329,7 +330,7 @@ def test_split_main_writes_disjoint_manifests(tmp_path):
                 "speaker_id": f"{group}{s}",
                 "base_voice": group,
                 "group": group,
-                "source": "espeak-ng",
+                "source": source,
                 "text": "t",
             }
             for s in ("", "_p-3_t097")
@@ -347,6 +348,13 @@ def test_split_main_writes_disjoint_manifests(tmp_path):
     assert not (speakers["train"] & speakers["dev"]) and not (speakers["train"] & speakers["test"])
     assert not (speakers["dev"] & speakers["test"])
     assert len((tmp_path / "all.json").read_text().splitlines()) == 80
+    free = []
+    for name in split.SPLITS:
+        lines = (tmp_path / f"{name}.free.json").read_text().splitlines()
+        free += [json.loads(line)["base_voice"] for line in lines]
+    # espeak-ng and festival's own voices stay; mbrola and festival's *_mbrola voices go
+    assert free and all(not v.startswith("mbrola") and not v.endswith("_mbrola") for v in free)
+    assert len(free) == 2 * sum(1 for i in range(40) if i % 3 == 0 or (i % 3 == 2 and i % 6 != 2))
 
 
 def test_stats_table():

@@ -96,6 +96,20 @@ def test_same_seed_gives_byte_identical_output_whatever_the_workers(
             assert (first / name).read_bytes() == (again / name).read_bytes(), name
 
 
+def test_a_smaller_rerun_removes_the_earlier_sessions(source_manifest, tmp_path, capsys):
+    out = tmp_path / "sim"
+    _simulate(source_manifest, out, *DRY)
+    keep = out / "audio" / "notes.txt"  # not a session file: left alone
+    keep.write_text("mine")
+    _simulate(source_manifest, out, *DRY, "num_sessions=2")
+    assert "removed 4 files of earlier sessions" in capsys.readouterr().out
+    expected = ["sim_000000", "sim_000001"]
+    assert sorted(p.stem for p in (out / "audio").glob("*.wav")) == expected
+    assert sorted(p.stem for p in (out / "rttm").glob("*.rttm")) == expected
+    assert [e.uniq_id for e in read_manifest(out / "manifest.json")] == expected
+    assert keep.read_text() == "mine"
+
+
 def test_rttm_says_where_the_speech_is(source_manifest, tmp_path):
     """Dry render: energy is high inside RTTM turns and near zero outside them."""
     _simulate(source_manifest, tmp_path, *DRY)

@@ -26,6 +26,15 @@ TEMPO_CHOICES = (0.9, 0.94, 0.97, 1.0, 1.03, 1.06, 1.1)
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_.+-]+")
 
 
+def is_free(row: dict) -> bool:
+    """Whether an utterance's voice may be used without restriction: not an MBROLA database.
+
+    MBROLA's diphone databases (the ``mbrola`` source and festival's ``*_mbrola`` voices) are
+    Debian non-free, for non-commercial use only; a model trained on them would inherit that.
+    """
+    return row["source"] != "mbrola" and "mbrola" not in row["base_voice"]
+
+
 def log(message: str) -> None:
     """One timestamped progress line on stderr (same look as run.sh's log())."""
     print(f"{time.strftime('%F %T')} [voicebank] {message}", file=sys.stderr, flush=True)

@@ -5,6 +5,9 @@ every perturbed copy of a voice lands where the voice does and test speakers are
 About 80/10/10 of the groups by a hash of their name; then every source gets at least one group in
 train, and, when there are at least 5 real speakers' groups, dev and test get one each.
 
+Writes ``{train,dev,test}.json`` and ``{train,dev,test}.free.json``, the latter without the
+non-free MBROLA voices (see ``common.is_free``), and ``all.json``.
+
 Usage:
     python recipes/voicebank/local/split.py --out data/voicebank
 """
@@ -17,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import log, stable_hash, write_lines_atomic  # noqa: E402
+from common import is_free, log, stable_hash, write_lines_atomic  # noqa: E402
 
 SPLITS = ("train", "dev", "test")
 
@@ -98,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         write_lines_atomic(
             args.out / f"{name}.json", (json.dumps(r, ensure_ascii=False) for r in chosen)
         )
+        free = (json.dumps(r, ensure_ascii=False) for r in chosen if is_free(r))
+        write_lines_atomic(args.out / f"{name}.free.json", free)
         speakers = len({r["speaker_id"] for r in chosen})
         hours = sum(r["duration"] for r in chosen) / 3600
         log(f"{name}: {speakers} speakers, {len(chosen)} utterances, {hours:.2f} h")
