@@ -47,6 +47,10 @@ def plan_sessions(sources: Sequence[SourceUtterance], config: SimulateConfig) ->
             f"{len(by_speaker)}"
         )
     usage = dict.fromkeys(by_speaker, 0)
+    # one-speaker sessions cannot overlap: the others aim higher so the mean over all sessions
+    # lands on overlap_ratio (capped: a session is at most 60 % overlap)
+    multi = sum(c >= 2 for c in choices) / len(choices)
+    overlap_mean = min(config.overlap_ratio / multi, 0.6) if multi > 0 else 0.0
     sessions = []
     for index in range(config.num_sessions):
         rng = session_rng(config.seed, index, SPEECH_STREAM)
@@ -57,9 +61,9 @@ def plan_sessions(sources: Sequence[SourceUtterance], config: SimulateConfig) ->
         for speaker in speakers:
             usage[speaker] += 1
         targets = {
-            "overlap_ratio": _draw_target(
-                config.seed, index, 1, config.overlap_ratio, config.ratio_spread
-            ),
+            "overlap_ratio": _draw_target(config.seed, index, 1, overlap_mean, config.ratio_spread)
+            if num_speakers >= 2
+            else 0.0,
             "silence_ratio": _draw_target(
                 config.seed, index, 2, config.silence_ratio, config.ratio_spread
             ),

@@ -69,12 +69,16 @@ class SessionBuilder:
         current = None
         while self.cursor < self.length:
             speaker, forced = self._next_speaker(current)
-            pieces = self._turn_pieces(speaker, self._turn_length())
+            overlap = current is not None and speaker != current and self._prefer_overlap()
+            length = self._turn_length()
+            if overlap:  # a turn overlaps at most 0.8 of itself: long enough for what is owed
+                length = max(length, min(self._overlap_owed(length) / 0.8, turns.turn_length_max))
+            pieces = self._turn_pieces(speaker, length)
             span = pieces[-1].rel_start + pieces[-1].span
             speech = sum(e - s for p in pieces for s, e in p.regions)
             if current is None:
                 start = self.cursor
-            elif speaker != current and self._prefer_overlap():
+            elif overlap:
                 start = self.cursor - self._overlap(speaker, span, speech)
             else:
                 start = self.cursor + self._gap(span, speech)
@@ -154,12 +158,16 @@ class SessionBuilder:
         silence_ratio = (self.cursor - speech) / self.cursor if self.cursor > 0 else 0.0
         return overlap_ratio - target_overlap < silence_ratio - target_silence
 
-    def _overlap(self, speaker: int, span: float, turn_speech: float) -> float:
-        """Seconds the new turn starts before the end of the current speech."""
+    def _overlap_owed(self, turn_speech: float) -> float:
+        """Overlap (s) that brings the running ratio to the target once a turn of this much speech
+        is placed."""
         target = self.targets["overlap_ratio"]
         speech, overlap = self._running()
-        mean = (target * (speech + turn_speech) - overlap) / (1.0 + target)
-        value = self._gamma(mean)
+        return (target * (speech + turn_speech) - overlap) / (1.0 + target)
+
+    def _overlap(self, speaker: int, span: float, turn_speech: float) -> float:
+        """Seconds the new turn starts before the end of the current speech."""
+        value = self._gamma(self._overlap_owed(turn_speech))
         own_end = self.speech[speaker][-1][1] if self.speech[speaker] else 0.0
         cap = min(self.turns.max_overlap, 0.8 * span, self.cursor - own_end - SELF_GAP, self.cursor)
         return float(np.clip(value, 0.0, max(cap, 0.0)))

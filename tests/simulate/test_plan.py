@@ -49,7 +49,13 @@ def test_mean_ratios_land_on_the_targets(plan40):
 
 
 @pytest.mark.parametrize(
-    "overlap, silence, speakers", [(0.25, 0.1, "2"), (0.0, 0.3, "[2,3]"), (0.05, 0.2, "3-5")]
+    "overlap, silence, speakers",
+    [
+        (0.25, 0.1, "2"),
+        (0.0, 0.3, "[2,3]"),
+        (0.05, 0.2, "3-5"),
+        (0.12, 0.15, "[1,2,2,3,3,4]"),  # one-speaker sessions cannot overlap; the others make up
+    ],
 )
 def test_other_targets_are_reached(sources, overlap, silence, speakers):
     plan = make_plan(
