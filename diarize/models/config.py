@@ -196,7 +196,30 @@ def load_train_config(files: list[str | Path] = (), overrides: list[str] = ()) -
         except OmegaConfBaseException as error:
             raise DiarizeError(f"command line overrides: {_first_line(error)}") from None
         config = _merge(config, dotlist, "command line")
+    _check_ranges(config)
     return config
+
+
+# (key, test, what it must be): values a run could not train with, caught before it starts
+_RANGES = (
+    ("model.max_speakers", lambda v: v >= 1, "at least 1"),
+    ("model.optim.lr", lambda v: v > 0, "above 0"),
+    ("model.optim.min_lr", lambda v: v >= 0, "0 or more"),
+    ("model.optim.warmup_steps", lambda v: v >= 0, "0 or more"),
+    ("model.train_ds.batch_size", lambda v: v >= 1, "at least 1"),
+    ("model.validation_ds.batch_size", lambda v: v >= 1, "at least 1"),
+    ("model.train_ds.session_len_sec", lambda v: v > 0, "above 0"),
+    ("model.validation_ds.session_len_sec", lambda v: v > 0, "above 0"),
+    ("model.cache_training.prob", lambda v: 0 <= v <= 1, "between 0 and 1"),
+    ("checkpoint_every_n_steps", lambda v: v >= 0, "0 or more"),
+)
+
+
+def _check_ranges(config: DictConfig) -> None:
+    for key, valid, meaning in _RANGES:
+        value = OmegaConf.select(config, key)
+        if not valid(value):
+            raise DiarizeError(f"config: {key} must be {meaning}, got {value}")
 
 
 def network_config(source: Any) -> NetworkConfig:

@@ -40,6 +40,20 @@ def test_bad_config_files(tmp_path):
         load_train_config([], ["exp_dir"])
 
 
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.optim.lr=0", "model.optim.lr must be above 0, got 0"),
+        ("model.train_ds.batch_size=0", "model.train_ds.batch_size must be at least 1"),
+        ("model.max_speakers=0", "model.max_speakers must be at least 1"),
+        ("model.cache_training.prob=1.5", "between 0 and 1, got 1.5"),
+    ],
+)
+def test_values_a_run_cannot_use_are_refused(override, message):
+    with pytest.raises(DiarizeError, match=message):
+        load_train_config([], [override])
+
+
 def test_save_and_load_round_trip(tmp_path):
     network = build_network_from_config(CONF / "model" / "debug.yaml")
     path = save_model(network, tmp_path / "m.pt")
