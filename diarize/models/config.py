@@ -171,6 +171,10 @@ class TrainConfig:
     # weights to start a new run from (a .ckpt or exported .pt with the same network config);
     # optimiser, schedule and step count start afresh. Ignored when EXP_DIR resumes from last.ckpt.
     init_from: str | None = None
+    # with init_from: copy only these parts of the network (preprocessor, subsampling, encoder,
+    # projection, blocks), e.g. [subsampling, encoder] to start a new back end on a trained
+    # front end; those parts must have the same shapes. Empty: the whole network, same config.
+    init_modules: list[str] = field(default_factory=list)
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 

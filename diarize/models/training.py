@@ -107,8 +107,10 @@ def run_training(config: DictConfig) -> TrainingResult:
     if resume is not None:
         print(f"diarize train: resuming from {resume}")
     elif config.init_from:
-        _init_weights(system, Path(config.init_from))
-        print(f"diarize train: starting from the weights of {config.init_from}")
+        modules = list(config.init_modules)
+        _init_weights(system, Path(config.init_from), modules)
+        parts = f" ({', '.join(modules)})" if modules else ""
+        print(f"diarize train: starting from the weights of {config.init_from}{parts}")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*isn't resumable.*")
@@ -120,19 +122,32 @@ def run_training(config: DictConfig) -> TrainingResult:
     )
 
 
-def _init_weights(system: SortformerSystem, source: Path) -> None:
-    """Copy the network weights of ``source`` into ``system`` (configs must build the same net).
+def _init_weights(system: SortformerSystem, source: Path, modules: list[str]) -> None:
+    """Copy the network weights of ``source`` into ``system``: all of them (the configs must
+    build the same network) or those of the named submodules (their shapes must match).
 
     Raises:
-        DiarizeError: ``source`` is missing, not a model, or its network differs.
+        DiarizeError: ``source`` is missing, not a model, or does not fit.
     """
     pretrained = load_model(source)
-    if pretrained.config != system.network.config:
-        raise DiarizeError(
-            f"{source}: init_from network differs from model config "
-            f"({_first_difference(pretrained.config, system.network.config)})"
-        )
-    system.network.load_state_dict(pretrained.state_dict())
+    network = system.network
+    if not modules:
+        if pretrained.config != network.config:
+            raise DiarizeError(
+                f"{source}: init_from network differs from model config "
+                f"({_first_difference(pretrained.config, network.config)})"
+            )
+        network.load_state_dict(pretrained.state_dict())
+        return
+    for name in modules:
+        target, given = getattr(network, name, None), getattr(pretrained, name, None)
+        if not isinstance(target, torch.nn.Module) or not isinstance(given, torch.nn.Module):
+            raise DiarizeError(f"init_modules: {name!r} is not a part of both networks")
+        ours, theirs = target.state_dict(), given.state_dict()
+        mismatch = [k for k in ours if k not in theirs or ours[k].shape != theirs[k].shape]
+        if mismatch or set(theirs) - set(ours):
+            raise DiarizeError(f"{source}: {name} has other shapes here (first: {mismatch[:1]})")
+        target.load_state_dict(theirs)
 
 
 def _first_difference(a, b) -> str:

@@ -5,14 +5,16 @@
 #   sort  plain Transformer (permutation_encoding=false), Sort loss
 #   pil   plain Transformer, PIL (Hungarian) loss
 #
-# Each arm trains from scratch on <work>/train, is exported, diarizes every test set given with
+# Each arm trains on <work>/train (from scratch, or with --front-end CKPT on that model's trained
+# conv subsampling + Conformer, the back end always new, as NeMo starts Sortformer from a
+# pretrained encoder), is exported, diarizes every test set given with
 # the untuned 0.5-threshold post-processing (conf/postprocess/default.yaml), and is scored at
 # collar 0.25 and 0. The table goes to <exp-root>/ablation.md. Re-running resumes each arm from
 # its last.ckpt; a larger --steps extends the arms (the LR schedule does not depend on it).
 #
 # Usage:
 #   recipes/simulated/ablation.sh --work data/simulated --exp-root exp/ablation --steps 400 \
-#       --test data/simulated/test --test data/simulated/test_seen [-- key=value ...]
+#       --test data/simulated/test --test data/simulated/test_seen [--front-end CKPT] [-- key=value ...]
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +26,7 @@ steps=400
 arms="pe sort pil"
 tests=()
 extra=()
+front_end=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --work) work=$2; shift 2 ;;
@@ -31,8 +34,9 @@ while [[ $# -gt 0 ]]; do
     --steps) steps=$2; shift 2 ;;
     --arms) arms=$2; shift 2 ;;
     --test) tests+=("$2"); shift 2 ;;
+    --front-end) front_end=("init_from=$2" "init_modules=[subsampling,encoder]"); shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,7 +59,7 @@ for arm in $arms; do
   diarize train --config conf/train.yaml exp_dir="$exp" $(arm_args "$arm") \
     model.train_ds.manifest_filepath="$work/train/manifest.json" \
     model.validation_ds.manifest_filepath="$work/dev/manifest.json" \
-    trainer.max_steps="$steps" trainer.enable_progress_bar=false "${extra[@]}"
+    trainer.max_steps="$steps" trainer.enable_progress_bar=false "${front_end[@]}" "${extra[@]}"
   python scripts/export_model.py "$exp/checkpoints/last.ckpt" "$exp/model.pt"
   for test in "${tests[@]}"; do
     name=$(basename "$test")

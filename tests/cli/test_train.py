@@ -121,6 +121,27 @@ def test_init_from_copies_weights_and_starts_a_fresh_run(tmp_path, capsys):
         torch.testing.assert_close(after, before, atol=2e-3, rtol=1e-2, msg=name)
 
 
+def test_init_modules_starts_a_new_back_end_on_a_trained_front_end(tmp_path, capsys):
+    manifest = _tiny_set(tmp_path)
+    source = tmp_path / "source"
+    assert _train(manifest, source, "trainer.max_steps=1", "trainer.val_check_interval=1") == 0
+    last = source / "checkpoints" / "last.ckpt"
+    exp = tmp_path / "plain"
+    overrides = ("trainer.max_steps=1", "model.optim.lr=1e-12", "model.optim.min_lr=1e-13")
+    plain = "model.sortformer.permutation_encoding=false"  # another back end than the source's
+    modules = "init_modules=[subsampling,encoder]"
+    assert _train(manifest, exp, f"init_from={last}", modules, plain, *overrides) == 0
+    assert "(subsampling, encoder)" in capsys.readouterr().out
+    before, after = load_model(last), load_model(exp / "checkpoints" / "last.ckpt")
+    for name in ("subsampling", "encoder"):
+        for key, value in getattr(before, name).state_dict().items():
+            torch.testing.assert_close(getattr(after, name).state_dict()[key], value, msg=key)
+    assert not after.config.sortformer.permutation_encoding
+
+    bad = _train(manifest, tmp_path / "bad", f"init_from={last}", "init_modules=[decoder]")
+    assert bad != 0 and "'decoder' is not a part of both networks" in capsys.readouterr().err
+
+
 def test_init_from_a_different_network_is_refused(tmp_path, capsys):
     manifest = _tiny_set(tmp_path)
     source = tmp_path / "source"
