@@ -46,6 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="YAML",
         help="post-processing parameters (default: the model's tuned YAML, else 0.5 threshold)",
     )
+    parser.add_argument(
+        "--longform",
+        type=Path,
+        metavar="YAML",
+        help="long-audio settings (chunk_seconds, cache_frames, ...; default: built in)",
+    )
     parser.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
     parser.add_argument(
         "--batch-size", type=int, default=1, metavar="N", help="short files per batch (GPU)"
@@ -92,7 +98,7 @@ def _diarize(todo: list, args: argparse.Namespace, hints: dict) -> tuple[dict, d
     from diarize.inference.postprocess import check_speaker_hints
 
     diarizer = Diarizer.from_pretrained(
-        args.model, postprocessing=args.postprocessing, device=args.device
+        args.model, postprocessing=args.postprocessing, longform=args.longform, device=args.device
     )
     check_speaker_hints(**hints, model_max_speakers=diarizer.max_speakers)
     model = str(diarizer.model_path) if diarizer.model_path else None

@@ -35,6 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--n-trials", type=int, default=100, metavar="N", help="default 100")
     parser.add_argument("--collar", type=float, default=0.25, help="md-eval collar (s each side)")
     parser.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    parser.add_argument(
+        "--longform", type=Path, metavar="YAML", help="long-audio settings, as for diarize infer"
+    )
     parser.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
@@ -54,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
     items = _dev_items(args.manifest)
     # start from neutral values, not from a YAML that may sit beside the model
     diarizer = Diarizer.from_pretrained(
-        args.model, postprocessing=PostProcessingParams(), device=args.device
+        args.model,
+        postprocessing=PostProcessingParams(),
+        longform=args.longform,
+        device=args.device,
     )
     recordings = _posteriors(diarizer, items, args.quiet)
     hours = sum(r.duration for r in recordings) / 3600

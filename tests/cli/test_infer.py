@@ -151,6 +151,26 @@ def test_bad_arguments_are_one_line_errors(tmp_path, model_path, capsys):
     assert "max_speakers" in lines[1] and "missing.wav" in lines[2] and "nope.pt" in lines[3]
 
 
+def test_longform_settings_change_the_chunking(tmp_path, model_path, capsys):
+    sf.write(tmp_path / "long.wav", _speechy(12.0), 16000)
+    short_chunks = tmp_path / "chunks.yaml"
+    short_chunks.write_text("longform:\n  chunk_seconds: 4\n  cache_frames: 20\n")
+    assert _infer(tmp_path / "long.wav", "--out", tmp_path / "a", "--model", model_path) == 0
+    args = ("--model", model_path, "--longform", short_chunks)
+    assert _infer(tmp_path / "long.wav", "--out", tmp_path / "b", *args) == 0
+    # a debug model's posteriors hover near 0.5: any change of context shows in the segments
+    assert (tmp_path / "a" / "long.rttm").read_text() != (tmp_path / "b" / "long.rttm").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("chunk_size: 4\n")
+    assert (
+        _infer(
+            tmp_path / "long.wav", "--out", tmp_path / "c", "--model", model_path, "--longform", bad
+        )
+        == 1
+    )
+    assert "unknown setting(s) chunk_size" in capsys.readouterr().err
+
+
 def test_help_has_examples(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["infer", "--help"])
