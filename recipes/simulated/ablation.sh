@@ -50,6 +50,8 @@ arm_args() {
     *) echo "unknown arm: $1" >&2; exit 2 ;;
   esac
 }
+# data/simulated/test -> simulated_test: two test sets named "test" must not share outputs
+test_name() { echo "$(basename "$(dirname "$1")")_$(basename "$1")"; }
 log() { echo "$(date '+%F %T') [ablation] $*"; }
 
 for arm in $arms; do
@@ -62,7 +64,7 @@ for arm in $arms; do
     trainer.max_steps="$steps" trainer.enable_progress_bar=false "${front_end[@]}" "${extra[@]}"
   python scripts/export_model.py "$exp/checkpoints/last.ckpt" "$exp/model.pt"
   for test in "${tests[@]}"; do
-    name=$(basename "$test")
+    name=$(test_name "$test")
     diarize infer "$test/manifest.json" --out "$exp/$name" --model "$exp/model.pt" --quiet \
       --postprocessing conf/postprocess/default.yaml --overwrite > /dev/null
     for collar in 0.25 0; do
@@ -72,10 +74,12 @@ for arm in $arms; do
   done
 done
 
-python - "$exp_root" "$arms" "${tests[@]}" <<'EOF' | tee "$exp_root/ablation.md"
+names=()
+for test in "${tests[@]}"; do names+=("$(test_name "$test")"); done
+python - "$exp_root" "$arms" "${names[@]}" <<'EOF' | tee "$exp_root/ablation.md"
 import json, sys
 from pathlib import Path
-root, arms, tests = Path(sys.argv[1]), sys.argv[2].split(), [Path(t).name for t in sys.argv[3:]]
+root, arms, tests = Path(sys.argv[1]), sys.argv[2].split(), sys.argv[3:]
 names = {"pe": "SortFormer (permutation encoding) + Sort loss",
          "sort": "Transformer + Sort loss", "pil": "Transformer + PIL"}
 head = " | ".join(f"{t} DER c0.25 / c0" for t in tests)
