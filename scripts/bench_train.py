@@ -86,7 +86,7 @@ def main() -> int:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (torch)")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (GPU)")
-    parser.add_argument("--chunk", type=float, default=75.0, help="inference chunk seconds")
+    parser.add_argument("--chunk", type=float, default=120.0, help="inference chunk seconds")
     parser.add_argument("--cache", type=int, default=188, help="speaker cache frames")
     parser.add_argument("overrides", nargs="*", help="key=value config overrides")
     args = parser.parse_args()

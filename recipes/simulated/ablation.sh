@@ -4,6 +4,8 @@
 #   pe    SortFormer blocks with permutation encoding, Sort loss
 #   sort  plain Transformer (permutation_encoding=false), Sort loss
 #   pil   plain Transformer, PIL (Hungarian) loss
+#   hybrid  SortFormer blocks with permutation encoding, 0.5 Sort + 0.5 PIL (the paper's best
+#         loss and conf/train.yaml's default; not run unless named in --arms)
 #
 # Each arm trains on <work>/train (from scratch, or with --front-end CKPT on that model's trained
 # conv subsampling + Conformer, the back end always new, as NeMo starts Sortformer from a
@@ -47,6 +49,7 @@ arm_args() {
     pe)   echo "model.sortformer.permutation_encoding=true model.loss.sort_weight=1 model.loss.pil_weight=0" ;;
     sort) echo "model.sortformer.permutation_encoding=false model.loss.sort_weight=1 model.loss.pil_weight=0" ;;
     pil)  echo "model.sortformer.permutation_encoding=false model.loss.sort_weight=0 model.loss.pil_weight=1" ;;
+    hybrid) echo "model.sortformer.permutation_encoding=true model.loss.sort_weight=0.5 model.loss.pil_weight=0.5" ;;
     *) echo "unknown arm: $1" >&2; exit 2 ;;
   esac
 }
@@ -62,9 +65,13 @@ for arm in $arms; do
     model.train_ds.manifest_filepath="$work/train/manifest.json" \
     model.validation_ds.manifest_filepath="$work/dev/manifest.json" \
     trainer.max_steps="$steps" trainer.enable_progress_bar=false "${front_end[@]}" "${extra[@]}"
-  python scripts/export_model.py "$exp/checkpoints/last.ckpt" "$exp/model.pt"
+  # export and scores are redone only when older than what they come from
+  if [[ ! "$exp/model.pt" -nt "$exp/checkpoints/last.ckpt" ]]; then
+    python scripts/export_model.py "$exp/checkpoints/last.ckpt" "$exp/model.pt"
+  fi
   for test in "${tests[@]}"; do
     name=$(test_name "$test")
+    [[ "$exp/${name}_c0.json" -nt "$exp/model.pt" ]] && continue
     diarize infer "$test/manifest.json" --out "$exp/$name" --model "$exp/model.pt" --quiet \
       --postprocessing conf/postprocess/default.yaml --overwrite > /dev/null
     for collar in 0.25 0; do
@@ -81,7 +88,8 @@ import json, sys
 from pathlib import Path
 root, arms, tests = Path(sys.argv[1]), sys.argv[2].split(), sys.argv[3:]
 names = {"pe": "SortFormer (permutation encoding) + Sort loss",
-         "sort": "Transformer + Sort loss", "pil": "Transformer + PIL"}
+         "sort": "Transformer + Sort loss", "pil": "Transformer + PIL",
+         "hybrid": "SortFormer (permutation encoding) + 0.5 Sort + 0.5 PIL"}
 head = " | ".join(f"{t} DER c0.25 / c0" for t in tests)
 print(f"| model | {head} |\n|---|" + "---:|" * len(tests))
 for arm in arms:
