@@ -110,3 +110,17 @@ def test_cli_default_collar_matches_the_library():
     from diarize.metrics import scoring
 
     assert score_cli.DEFAULT_COLLAR == scoring.DEFAULT_COLLAR
+
+
+def test_closed_stdout_pipe_ends_quietly():
+    """`diarize score ... | head -1`: the reader leaves early; no traceback, exit 141."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "diarize.cli.main", "score", "--ref",
+               str(FIXTURES / "ref.rttm"), "--hyp", str(FIXTURES / "hyp.rttm")]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # nobody reads the report
+    stderr = process.stderr.read().decode()
+    assert process.wait() == 141
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
