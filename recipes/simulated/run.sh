@@ -82,8 +82,18 @@ if should_run 1; then
     log "stage 1: simulate $split: $n sessions x ${session_len}s"
     manifest="$voicebank/$split.json"
     [[ $sources == free ]] && manifest="$voicebank/$split.free.json"
+    # a small pool (smoke size: 2 dev speakers) cannot fill 4-speaker sessions: drop those counts
+    counts=$(python - "$manifest" "$num_speakers" <<'EOF'
+import json, sys
+pool = len({json.loads(line)["speaker_id"] for line in open(sys.argv[1]) if line.strip()})
+print([int(c) for c in sys.argv[2].strip("[]").split(",") if int(c) <= pool])
+EOF
+)
+    counts=${counts// /}
+    [[ $counts == "[]" ]] && { echo "$manifest: no speakers to simulate from" >&2; exit 1; }
+    [[ $counts != "$num_speakers" ]] && log "  $split: small speaker pool, num_speakers=$counts"
     diarize simulate source_manifest="$manifest" out_dir="$work/$split" \
-      num_sessions="$n" session_length="$session_len" seed="$seed" num_speakers="$num_speakers"
+      num_sessions="$n" session_length="$session_len" seed="$seed" num_speakers="$counts"
   done
   touch "$(done_marker 1)"
 fi
