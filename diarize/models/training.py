@@ -145,8 +145,9 @@ def _init_weights(system: SortformerSystem, source: Path, modules: list[str]) ->
             raise DiarizeError(f"init_modules: {name!r} is not a part of both networks")
         ours, theirs = target.state_dict(), given.state_dict()
         mismatch = [k for k in ours if k not in theirs or ours[k].shape != theirs[k].shape]
-        if mismatch or set(theirs) - set(ours):
-            raise DiarizeError(f"{source}: {name} has other shapes here (first: {mismatch[:1]})")
+        mismatch += sorted(set(theirs) - set(ours))
+        if mismatch:
+            raise DiarizeError(f"{source}: {name} has other shapes here (first: {mismatch[0]})")
         target.load_state_dict(theirs)
 
 
