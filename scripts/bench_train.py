@@ -20,7 +20,7 @@ import torch
 from omegaconf import OmegaConf
 
 from diarize.audio.features import SAMPLE_RATE, num_model_frames
-from diarize.models.config import load_train_config
+from diarize.training.config import load_train_config
 from diarize.models.system import SortformerSystem
 
 

@@ -40,7 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # train/simulate take key=value overrides anywhere, also after a flag
+        # (`--print-config exp_dir=x`); argparse stops collecting positionals at the first flag
+        if not hasattr(args, "overrides") or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
     if args.command is None:
         parser.print_help()
         return 2
@@ -51,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except DiarizeError as error:
         print(f"diarize {args.command}: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"diarize {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        detail = f"; {interrupt}" if str(interrupt) else ""  # e.g. where training was saved
+        print(f"diarize {args.command}: interrupted{detail}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader went away (`diarize score ... | head`): stop quietly, as Unix tools do;

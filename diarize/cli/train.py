@@ -47,13 +47,13 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from omegaconf import OmegaConf
 
-    from diarize.models.config import load_train_config
+    from diarize.training.config import load_train_config
 
     config = load_train_config(args.config, args.overrides)
     if args.print_config:
         print(OmegaConf.to_yaml(config), end="")
         return 0
-    from diarize.models.training import run_training
+    from diarize.training.run import run_training
 
     result = run_training(config)
     print(f"diarize train: {result.global_step} steps; outputs in {result.exp_dir}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import lightning as L
 import torch
 
+from diarize.data.config import DatasetConfig
 from diarize.data.dataset import DiarizationDataset, collate_windows, load_checked_manifest
-from diarize.models.config import DatasetConfig
 
 
 class DiarizationDataModule(L.LightningDataModule):

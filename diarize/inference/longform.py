@@ -79,23 +79,12 @@ class LongformConfig:
         keys left out keep their defaults.
 
         Raises:
-            DiarizeError: the file is missing, not YAML, or has unknown keys.
+            DiarizeError: one line naming the file: missing, malformed YAML (with its line),
+                an unknown key or a bad value.
         """
-        import yaml
+        from diarize.config import load_config, to_object
 
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise DiarizeError(f"{path}: cannot read long-audio settings ({error})") from None
-        data = data.get("longform", data) if isinstance(data, dict) else data
-        if not isinstance(data, dict):
-            raise DiarizeError(f"{path}: expected a mapping of long-audio settings")
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
-        if unknown:
-            known = ", ".join(cls.__dataclass_fields__)
-            raise DiarizeError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {known}")
-        return cls(**data)
+        return to_object(load_config(cls, [path], section="longform"), str(path))
 
     def __post_init__(self) -> None:
         if self.chunk_seconds < 1.0:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from diarize.audio.features import FRAME_SHIFT
-from diarize.errors import DiarizeError, located
+from diarize.errors import DiarizeError
 
 Segment = tuple[float, float]
 PARAMETER_NAMES = (
@@ -76,33 +76,24 @@ def load_postprocessing(path: str | Path) -> PostProcessingParams:
     """Read a post-processing YAML (NeMo layout: a ``parameters:`` block, plus provenance keys).
 
     Raises:
-        DiarizeError: the file is missing, not YAML, or has unknown or invalid parameters.
+        DiarizeError: one line naming the file: missing, malformed YAML (with its line), no
+            ``parameters:`` block, or an unknown or invalid parameter.
     """
-    import yaml
+    from omegaconf import DictConfig, OmegaConf
 
-    path = Path(path)
-    if not path.is_file():
-        raise DiarizeError(f"{path}: no such post-processing YAML")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise located(path, line, f"not valid YAML ({getattr(error, 'problem', error)})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("parameters"), dict):
+    from diarize.config import merge, read_yaml, to_object
+
+    data = read_yaml(path)
+    if not isinstance(data.get("parameters"), DictConfig):
         raise DiarizeError(f"{path}: expected a 'parameters:' block (onset, offset, ...)")
-    params = data["parameters"]
-    unknown = sorted(set(params) - set(PARAMETER_NAMES))
-    if unknown:
-        raise DiarizeError(
-            f"{path}: unknown post-processing parameter(s) {', '.join(unknown)}; "
-            f"expected {', '.join(PARAMETER_NAMES)}"
-        )
-    provenance = {key: value for key, value in data.items() if key != "parameters"}
-    try:
-        return PostProcessingParams(**params, provenance=provenance)
-    except DiarizeError as error:
-        raise DiarizeError(f"{path}: {error}") from None
+    schema = OmegaConf.structured(PostProcessingParams)
+    OmegaConf.set_readonly(schema, False)
+    params = merge(schema, data.parameters, str(path))
+    if "provenance" in data.parameters:
+        raise DiarizeError(f"{path}: unknown config key 'parameters.provenance'")
+    provenance = OmegaConf.to_container(data, resolve=True)
+    provenance.pop("parameters")
+    return replace(to_object(params, str(path)), provenance=provenance)
 
 
 def save_postprocessing(path: str | Path, params: PostProcessingParams) -> None:

@@ -22,8 +22,6 @@ __all__ = [
     "SortformerNetwork",
     "build_network",
     "build_network_from_config",
-    "debug_model_file",
-    "debug_network",
     "export_model",
     "load_model",
     "save_model",
@@ -32,7 +30,6 @@ __all__ = [
 
 EXPORT_FORMAT = "diarize-sortformer"
 EXPORT_VERSION = 1
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 def build_network(config: NetworkConfig | dict | Any) -> SortformerNetwork:
@@ -46,18 +43,6 @@ def build_network_from_config(path: str | Path, seed: int = 0) -> SortformerNetw
     """A randomly initialised network (eval mode) from a YAML config (train or model-size file)."""
     torch.manual_seed(seed)
     return build_network(network_config(path)).eval()
-
-
-def debug_network(seed: int = 0) -> SortformerNetwork:
-    """The tiny network of ``conf/model/debug.yaml``, untrained, in eval mode (for tests)."""
-    return build_network_from_config(CONF_DIR / "model" / "debug.yaml", seed)
-
-
-def debug_model_file(folder: str | Path, seed: int = 0) -> Path:
-    """Export :func:`debug_network` to ``folder/debug.pt`` and return the path (for tests)."""
-    path = Path(folder) / "debug.pt"
-    save_model(debug_network(seed), path, meta={"note": "untrained debug network"})
-    return path
 
 
 def save_model(network: SortformerNetwork, path: str | Path, meta: dict | None = None) -> Path:

@@ -1,21 +1,23 @@
-"""Typed training and model configuration (OmegaConf structured configs).
+"""Typed model configuration: the network and how it learns (OmegaConf structured configs).
 
-Config becomes objects in one place: YAML files and ``key=value`` overrides are merged onto
-these dataclasses, so an unknown key or a wrongly typed value fails at once with a one-line
+YAML files and ``key=value`` overrides are merged onto these dataclasses by
+:mod:`diarize.config`, so an unknown key or a wrongly typed value fails at once with a one-line
 :class:`DiarizeError`. The defaults here are those of ``conf/train.yaml`` (a test keeps the
-two in step). This module imports neither Lightning nor the network, so that loading an
-exported model stays fast.
+two in step). The run around the model (trainer, checkpoints) is configured in
+:mod:`diarize.training.config`; the data splits in :mod:`diarize.data.config`. This module
+imports neither Lightning nor the network, so that loading an exported model stays fast.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
+from diarize.config import merge, read_yaml, to_object
+from diarize.data.config import DatasetConfig
 from diarize.errors import DiarizeError
 
 
@@ -31,8 +33,24 @@ class FeatureConfig:
 
 @dataclass
 class EncoderConfig:
-    """Conv subsampling x8 then Conformer layers (no absolute positions)."""
+    """The front end: one speaker-embedding vector per 80 ms frame, then Conformer layers.
 
+    ``type: conformer``: log-mel -> conv subsampling x8 -> Conformer, all trained here.
+    ``type: campplus``: Kaldi fbank -> the pretrained CAM++ trunk (512-d every 20 ms, real
+    speech of thousands of speakers) pooled to 80 ms -> linear adapter -> Conformer.
+    """
+
+    type: str = "conformer"  # conformer | campplus
+    # campplus only: the fp32 weights written by scripts/fetch_campplus.py (read when a new
+    # network is built for training; trained and exported models carry the weights)
+    pretrained: str | None = None
+    freeze: bool = True  # campplus: keep the pretrained trunk fixed (features can be cached)
+    lr_multiplier: float = 0.1  # campplus, when not frozen: its learning rate relative to lr
+    window_sec: float = 6.0  # campplus: the trunk sees the audio in windows of this length
+    context_sec: float = 0.5  # ...plus this much context on each side (then cropped)
+    # relative position bias in the Conformer's self-attention (T5-style buckets); off for
+    # models trained before it existed
+    rel_pos: bool = False
     subsampling_channels: int = 64
     d_model: int = 128
     num_layers: int = 2
@@ -98,22 +116,6 @@ class OptimConfig:
 
 
 @dataclass
-class DatasetConfig:
-    """One data split: a manifest cut into windows of ``session_len_sec``."""
-
-    manifest_filepath: str | None = None
-    session_len_sec: float = 90.0
-    batch_size: int = 4
-    num_workers: int = 0
-    shuffle: bool = True
-    # training crops windows at random places of longer recordings; validation tiles them
-    random_crop: bool = True
-    min_window_sec: float = 1.0  # shorter leftovers at the end of a recording are skipped
-    normalize: str = "rms"  # waveform level per window: "rms", "peak" or "none"
-    gain_db: float = 6.0  # training only: random gain in [-gain_db, +gain_db] dB after normalising
-
-
-@dataclass
 class CacheTrainingConfig:
     """Train on [speaker cache ; rest of window] inputs, as chunked long-audio inference sees."""
 
@@ -140,90 +142,7 @@ class ModelConfig:
     )
 
 
-@dataclass
-class TrainerConfig:
-    """Passed to ``lightning.Trainer`` (multi-GPU / multi-node is Lightning's job)."""
-
-    accelerator: str = "auto"
-    devices: Any = 1  # int, list of ids or "auto"
-    num_nodes: int = 1
-    strategy: str = "auto"  # e.g. "ddp"
-    precision: str = "32-true"  # "bf16-mixed" on GPUs
-    max_steps: int = 20000
-    max_epochs: int = -1
-    val_check_interval: Any = 250  # int: every N training steps; float: fraction of an epoch
-    limit_val_batches: Any = 1.0
-    num_sanity_val_steps: int = 0
-    log_every_n_steps: int = 10
-    gradient_clip_val: float | None = 1.0
-    accumulate_grad_batches: int = 1
-    fast_dev_run: Any = False
-    enable_progress_bar: bool = True
-
-
-@dataclass
-class TrainConfig:
-    """The whole of ``conf/train.yaml``."""
-
-    exp_dir: str = "exp/sortformer"
-    seed: int = 42
-    checkpoint_every_n_steps: int = 100  # EXP_DIR/checkpoints/last.ckpt is refreshed this often
-    # weights to start a new run from (a .ckpt or exported .pt with the same network config);
-    # optimiser, schedule and step count start afresh. Ignored when EXP_DIR resumes from last.ckpt.
-    init_from: str | None = None
-    # with init_from: copy only these parts of the network (preprocessor, subsampling, encoder,
-    # projection, blocks), e.g. [subsampling, encoder] to start a new back end on a trained
-    # front end; those parts must have the same shapes. Empty: the whole network, same config.
-    init_modules: list[str] = field(default_factory=list)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
-
-
 NETWORK_KEYS = ("max_speakers", "features", "encoder", "sortformer")
-
-
-def load_train_config(files: list[str | Path] = (), overrides: list[str] = ()) -> DictConfig:
-    """Merge YAML ``files`` (in order) and ``key=value`` ``overrides`` onto the defaults.
-
-    Raises:
-        DiarizeError: a missing or unreadable file, an unknown key or a badly typed value.
-    """
-    config = OmegaConf.structured(TrainConfig)
-    for path in files:
-        config = _merge(config, _read_yaml(path), str(path))
-    if overrides:
-        for item in overrides:
-            if "=" not in item:
-                raise DiarizeError(f"override {item!r}: expected key=value")
-        try:
-            dotlist = OmegaConf.from_dotlist(list(overrides))
-        except OmegaConfBaseException as error:
-            raise DiarizeError(f"command line overrides: {_first_line(error)}") from None
-        config = _merge(config, dotlist, "command line")
-    _check_ranges(config)
-    return config
-
-
-# (key, test, what it must be): values a run could not train with, caught before it starts
-_RANGES = (
-    ("model.max_speakers", lambda v: v >= 1, "at least 1"),
-    ("model.optim.lr", lambda v: v > 0, "above 0"),
-    ("model.optim.min_lr", lambda v: v >= 0, "0 or more"),
-    ("model.optim.warmup_steps", lambda v: v >= 0, "0 or more"),
-    ("model.train_ds.batch_size", lambda v: v >= 1, "at least 1"),
-    ("model.validation_ds.batch_size", lambda v: v >= 1, "at least 1"),
-    ("model.train_ds.session_len_sec", lambda v: v > 0, "above 0"),
-    ("model.validation_ds.session_len_sec", lambda v: v > 0, "above 0"),
-    ("model.cache_training.prob", lambda v: 0 <= v <= 1, "between 0 and 1"),
-    ("checkpoint_every_n_steps", lambda v: v >= 0, "0 or more"),
-)
-
-
-def _check_ranges(config: DictConfig) -> None:
-    for key, valid, meaning in _RANGES:
-        value = OmegaConf.select(config, key)
-        if not valid(value):
-            raise DiarizeError(f"config: {key} must be {meaning}, got {value}")
 
 
 def network_config(source: Any) -> NetworkConfig:
@@ -232,16 +151,71 @@ def network_config(source: Any) -> NetworkConfig:
     ``source`` may be a whole training config (with a ``model`` section), a ``model`` section,
     or a bare network config; keys that are not about the network are ignored.
     """
+    where = "network config"
     if isinstance(source, (str, Path)):
-        source = _read_yaml(source)
+        where, source = str(source), read_yaml(source)
     data = (
         OmegaConf.to_container(source, resolve=True) if isinstance(source, DictConfig) else source
     )
     if "model" in data and isinstance(data["model"], dict):
         data = data["model"]
     picked = {key: data[key] for key in NETWORK_KEYS if key in data}
-    merged = _merge(OmegaConf.structured(NetworkConfig), OmegaConf.create(picked), "network config")
-    return OmegaConf.to_object(merged)
+    merged = merge(OmegaConf.structured(NetworkConfig), OmegaConf.create(picked), where)
+    network = to_object(merged, where)
+    check_network(network, where)
+    return network
+
+
+FRONT_ENDS = ("conformer", "campplus")
+
+
+def check_network(config: NetworkConfig, where: str = "config") -> None:
+    """Refuse a network that could not be built (one line instead of an assertion deep inside).
+
+    Raises:
+        DiarizeError: e.g. ``model.encoder.d_model (128) must be divisible by num_heads (3)``.
+    """
+    for name in ("encoder", "sortformer"):
+        part = getattr(config, name)
+        for key in ("d_model", "num_layers", "num_heads"):
+            if getattr(part, key) < 1:
+                raise DiarizeError(f"{where}: model.{name}.{key} must be at least 1")
+        if part.d_model % part.num_heads:
+            raise DiarizeError(
+                f"{where}: model.{name}.d_model ({part.d_model}) must be divisible by "
+                f"model.{name}.num_heads ({part.num_heads})"
+            )
+    if config.encoder.type not in FRONT_ENDS:
+        raise DiarizeError(
+            f"{where}: model.encoder.type must be one of {', '.join(FRONT_ENDS)}, "
+            f"not {config.encoder.type!r}"
+        )
+    if config.encoder.type == "campplus" and not (
+        config.encoder.window_sec >= 1.0 and 0.0 <= config.encoder.context_sec <= 5.0
+    ):
+        raise DiarizeError(
+            f"{where}: model.encoder.window_sec must be at least 1 and context_sec in [0, 5]"
+        )
+    if config.max_speakers < 1:
+        raise DiarizeError(f"{where}: model.max_speakers must be at least 1")
+    if config.features.n_mels < 1:
+        raise DiarizeError(f"{where}: model.features.n_mels must be at least 1")
+
+
+def first_difference(ours: Any, theirs: Any, prefix: str = "") -> str | None:
+    """The first dotted key where two configs (dataclasses or dicts) differ, with both values:
+    ``"encoder.num_heads: 4 there, 2 here"`` (``ours`` is "here"); None when they are equal."""
+    left = asdict(ours) if not isinstance(ours, dict) else ours
+    right = asdict(theirs) if not isinstance(theirs, dict) else theirs
+    for key in [*left, *(k for k in right if k not in left)]:
+        a, b = left.get(key), right.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found = first_difference(a, b, f"{prefix}{key}.")
+            if found:
+                return found
+        elif a != b:
+            return f"{prefix}{key}: {b} there, {a} here"
+    return None
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -249,34 +223,3 @@ def to_dict(config: Any) -> dict[str, Any]:
     if not isinstance(config, DictConfig):
         config = OmegaConf.structured(config)
     return OmegaConf.to_container(config, resolve=True)
-
-
-def _read_yaml(path: str | Path) -> DictConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise DiarizeError(f"{path}: config file not found")
-    try:
-        loaded = OmegaConf.load(path)
-    except Exception as error:  # yaml errors come in many types
-        raise DiarizeError(f"{path}: cannot read config: {_first_line(error)}") from None
-    if not isinstance(loaded, DictConfig):
-        raise DiarizeError(f"{path}: a config file must hold a mapping of keys")
-    return loaded
-
-
-def _merge(base: DictConfig, update: DictConfig, where: str) -> DictConfig:
-    try:
-        return OmegaConf.merge(base, update)
-    except OmegaConfBaseException as error:
-        key = getattr(error, "full_key", None)
-        reason = _first_line(error)
-        if "Key '" in reason and "not in" in reason or "ConfigKeyError" in type(error).__name__:
-            reason = f"unknown config key '{key}'" if key else reason
-        elif key:
-            reason = f"bad value for '{key}': {reason}"
-        raise DiarizeError(f"{where}: {reason}") from None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -12,11 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
+from diarize.config import load_config as load_structured
+from diarize.config import missing_keys
 from diarize.errors import DiarizeError
 
 NOISE_TYPES = ("white", "pink", "brown", "babble")
+# a session is rendered in memory (one track per speaker), so its length is bounded; the lower
+# bound leaves room for a turn after the leading silence
+MIN_SESSION_LENGTH, MAX_SESSION_LENGTH = 2.0, 3600.0
 
 
 @dataclass
@@ -118,25 +122,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """Defaults, merged with a YAML file, then with ``key=value`` overrides; validated.
 
     Raises:
-        DiarizeError: unreadable YAML, an unknown key, a wrong type, a missing mandatory key
-            (``source_manifest``, ``out_dir``) or an out-of-range value.
+        DiarizeError: malformed YAML (with file:line), an unknown key, a wrong type, a missing
+            mandatory key (``source_manifest``, ``out_dir``) or an out-of-range value.
     """
-    config = default_config()
-    try:
-        if path is not None:
-            path = Path(path)
-            if not path.is_file():
-                raise DiarizeError(f"{path}: no such config file")
-            config = OmegaConf.merge(config, OmegaConf.load(path))
-        if overrides:
-            bad = [item for item in overrides if "=" not in item]
-            if bad:
-                raise DiarizeError(f"override {bad[0]!r} is not of the form key=value")
-            config = OmegaConf.merge(config, OmegaConf.from_dotlist(list(overrides)))
-    except OmegaConfBaseException as error:
-        where = f"{path}: " if path is not None else ""
-        raise DiarizeError(f"{where}{_one_line(error)}") from None
-    missing = sorted(OmegaConf.missing_keys(config))
+    config = load_structured(SimulateConfig, [path] if path is not None else [], overrides or [])
+    missing = missing_keys(config)
     if missing:
         raise DiarizeError(f"missing mandatory config key(s): {', '.join(missing)}")
     validate(config)
@@ -184,7 +174,12 @@ def validate(config: DictConfig) -> None:
     """
     num_speakers_choices(config.num_speakers)
     _check(config.num_sessions >= 1, "num_sessions", "must be >= 1")
-    _check(config.session_length > 0, "session_length", "must be > 0")
+    _check(
+        MIN_SESSION_LENGTH <= config.session_length <= MAX_SESSION_LENGTH,
+        "session_length",
+        f"must be in [{MIN_SESSION_LENGTH:g}, {MAX_SESSION_LENGTH:g}] seconds, "
+        f"got {config.session_length:g}",
+    )
     _check(0 <= config.overlap_ratio < 1, "overlap_ratio", "must be in [0, 1)")
     _check(0 <= config.silence_ratio < 1, "silence_ratio", "must be in [0, 1)")
     _check(config.ratio_spread >= 0, "ratio_spread", "must be >= 0")
@@ -253,11 +248,3 @@ def _range(
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _one_line(error: Exception) -> str:
-    # OmegaConf messages carry a multi-line "full_key: ... object_type=..." trailer; the first
-    # line plus the key is what a user needs.
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    key = getattr(error, "full_key", None)
-    return f"config key {key}: {text}" if key and key not in text else text

@@ -8,13 +8,6 @@ from diarize.cli.main import main
 from diarize.data.rttm import read_rttm
 
 
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    from diarize.models import debug_model_file
-
-    return debug_model_file(tmp_path_factory.mktemp("model"))
-
-
 def _speechy(seconds, sr=16000, channels=1, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr

@@ -181,3 +181,110 @@ def test_print_config(capsys):
     assert main(["train", *SHRINK, "model.max_speakers=8", "--print-config"]) == 0
     out = capsys.readouterr().out
     assert "max_speakers: 8" in out and "d_model: 32" in out
+
+
+# -- hostile input: each ends in one line and a non-zero exit, before training --------------
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def test_heads_that_do_not_divide_d_model_fail_in_one_line(capsys):
+    assert main(["train", *SHRINK, "model.encoder.num_heads=3"]) == 1
+    error = _one_line_error(capsys)
+    assert "model.encoder.d_model (32) must be divisible by model.encoder.num_heads (3)" in error
+    assert main(["train", "model.sortformer.num_heads=0"]) == 1
+    assert "model.sortformer.num_heads must be at least 1" in _one_line_error(capsys)
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  encoder:\n    d_model: [32\n  max_speakers: 4\n")
+    assert main(["train", "--config", str(bad)]) == 1
+    assert f"{bad}:4: malformed YAML" in _one_line_error(capsys)
+
+
+def test_overrides_after_a_flag_are_accepted(tmp_path, capsys):
+    assert main(["train", *SHRINK, "--print-config", f"exp_dir={tmp_path}/x", "seed=5"]) == 0
+    out = capsys.readouterr().out
+    assert f"exp_dir: {tmp_path}/x" in out and "seed: 5" in out
+    with pytest.raises(SystemExit):  # a real unknown flag is still refused
+        main(["train", "--print-config", "--nope"])
+
+
+@pytest.mark.parametrize("where", ["file", "below_file"])
+def test_exp_dir_that_cannot_be_written_fails_before_training(tmp_path, capsys, where):
+    manifest = _tiny_set(tmp_path)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    exp = blocker if where == "file" else blocker / "exp"
+    assert _train(manifest, exp, "trainer.max_steps=1") == 1
+    assert f"exp_dir {exp}" in _one_line_error(capsys)
+
+
+def test_read_only_exp_dir_fails_before_training(tmp_path, capsys):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    manifest = _tiny_set(tmp_path)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    assert _train(manifest, locked / "exp", "trainer.max_steps=1") == 1
+    assert "cannot write there" in _one_line_error(capsys)
+
+
+def test_truncated_last_checkpoint_is_named(tmp_path, capsys):
+    manifest = _tiny_set(tmp_path)
+    exp = tmp_path / "exp"
+    assert _train(manifest, exp, "trainer.max_steps=1", "trainer.val_check_interval=1") == 0
+    last = exp / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    capsys.readouterr()
+    assert _train(manifest, exp, "trainer.max_steps=2") == 1
+    error = _one_line_error(capsys)
+    assert f"{last}: cannot resume, unreadable checkpoint" in error
+
+
+def test_resume_with_another_architecture_names_the_first_difference(tmp_path, capsys):
+    manifest = _tiny_set(tmp_path)
+    exp = tmp_path / "exp"
+    assert _train(manifest, exp, "trainer.max_steps=1", "trainer.val_check_interval=1") == 0
+    capsys.readouterr()
+    assert _train(manifest, exp, "trainer.max_steps=2", "model.encoder.num_layers=2") == 1
+    error = _one_line_error(capsys)
+    assert "last.ckpt: cannot resume, the checkpoint holds another network" in error
+    assert "encoder.num_layers: 1 there, 2 here" in error
+
+
+def test_ctrl_c_saves_last_checkpoint_and_exits_130(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    manifest = _tiny_set(tmp_path)
+    exp = tmp_path / "exp"
+    command = [
+        sys.executable, "-m", "diarize", "train", *SHRINK,
+        f"model.train_ds.manifest_filepath={manifest}", f"exp_dir={exp}",
+        "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
+        "trainer.max_steps=100000", "checkpoint_every_n_steps=1000",
+        "model.cache_training.prob=0",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while not (exp / "metrics.csv").is_file() or (exp / "metrics.csv").stat().st_size < 40:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.5)
+    time.sleep(1.0)  # a few steps
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.startswith("diarize train:")]
+    assert len(lines) == 1 and "interrupted; saved" in lines[0] and "Traceback" not in err
+    last = exp / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=False)["global_step"] >= 1

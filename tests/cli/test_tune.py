@@ -8,13 +8,6 @@ from diarize.cli.main import main
 from diarize.inference.postprocess import PARAMETER_NAMES, load_postprocessing
 
 
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    from diarize.models import debug_model_file
-
-    return debug_model_file(tmp_path_factory.mktemp("model"))
-
-
 def _dev_set(folder, with_rttm=True):
     rng = np.random.default_rng(0)
     lines = []

@@ -7,8 +7,9 @@ import torch
 from omegaconf import OmegaConf
 
 from diarize.errors import DiarizeError
-from diarize.models import build_network_from_config, debug_model_file, load_model, save_model
-from diarize.models.config import TrainConfig, load_train_config, network_config
+from diarize.models import build_network_from_config, load_model, save_model
+from diarize.models.config import network_config
+from diarize.training.config import TrainConfig, load_train_config
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -71,8 +72,8 @@ def test_save_and_load_round_trip(tmp_path):
     )
 
 
-def test_loading_an_exported_model_does_not_import_lightning(tmp_path):
-    path = debug_model_file(tmp_path)
+def test_loading_an_exported_model_does_not_import_lightning(model_path):
+    path = model_path
     code = (
         "import sys; from diarize.models import load_model; load_model(sys.argv[1]); "
         "print('lightning' in sys.modules or 'lightning.pytorch' in sys.modules)"

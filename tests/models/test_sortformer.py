@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from diarize.models import build_network, debug_network, sort_by_arrival
+from diarize.models import build_network, sort_by_arrival
 from diarize.models.config import network_config
 
 
@@ -32,8 +32,8 @@ def test_sorting_passes_gradient_to_the_values():
     assert torch.all(logits.grad == 1)
 
 
-def test_network_shapes_and_api():
-    network = debug_network()
+def test_network_shapes_and_api(build_debug_network):
+    network = build_debug_network()
     audio = torch.randn(2, 16000 * 3)
     lengths = torch.tensor([48000, 30000])
     with torch.no_grad():
@@ -49,8 +49,8 @@ def test_network_shapes_and_api():
     assert torch.all(probs[1, 24:] == 0)
 
 
-def test_a_signal_alone_equals_the_same_signal_padded_in_a_batch():
-    network = debug_network()
+def test_a_signal_alone_equals_the_same_signal_padded_in_a_batch(build_debug_network):
+    network = build_debug_network()
     audio = torch.randn(2, 16000 * 4)
     with torch.no_grad():
         batch, _ = network(audio, torch.tensor([64000, 40000]))
@@ -58,9 +58,9 @@ def test_a_signal_alone_equals_the_same_signal_padded_in_a_batch():
     torch.testing.assert_close(batch[1, :32], alone[0], atol=1e-5, rtol=1e-4)
 
 
-def test_output_columns_are_in_arrival_order():
+def test_output_columns_are_in_arrival_order(build_debug_network):
     torch.manual_seed(0)
-    network = debug_network(seed=3)
+    network = build_debug_network(seed=3)
     with torch.no_grad():
         probs, _ = network(torch.randn(3, 16000 * 5), torch.full((3,), 80000))
     active = probs > 0.5
