@@ -18,7 +18,9 @@ import numpy as np
 
 from diarize.audio.io import SAMPLE_RATE, load_audio, write_audio
 from diarize.data.manifest import ManifestEntry, write_manifest
-from diarize.data.rttm import Turn, atomic_write_text, read_rttm, write_rttm
+from diarize.data.rttm import Turn, read_rttm, write_rttm
+from diarize.errors import DiarizeError
+from diarize.io_utils import atomic_write_text, check_writable_dir
 from diarize.simulate import augment
 from diarize.simulate.plan import RENDER_STREAM, session_rng
 from diarize.simulate.sources import parallel_map
@@ -241,6 +243,10 @@ def simulate(config: Any, progress: bool = True, plan_only: bool = False) -> dic
     from diarize.simulate.sources import VadParams, load_sources
 
     out_dir = Path(config.out_dir)
+    try:
+        check_writable_dir(out_dir)  # before the sources are scanned: fail in seconds
+    except DiarizeError as error:
+        raise DiarizeError(f"out_dir {error}") from None
     vad = VadParams(**{key: float(value) for key, value in config.vad.items()})
     sources = load_sources(config.source_manifest, vad, config.num_workers, progress)
     plan = make_plan(sources, config)

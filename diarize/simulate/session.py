@@ -83,7 +83,7 @@ class SessionBuilder:
             else:
                 start = self.cursor + self._gap(span, speech)
             if forced:  # a speaker not heard yet must still fit in the session
-                start = min(start, self.length - min(1.0, span))
+                start = max(0.0, min(start, self.length - min(1.0, span)))
             if start > self.length - 0.2:
                 break
             self._place(speaker, pieces, start, "turn")

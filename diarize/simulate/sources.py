@@ -8,6 +8,7 @@ regions are what the RTTM will say, and pauses longer than ``min_pause`` split t
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,11 +110,11 @@ def load_sources(
 
     Each line needs ``audio_filepath`` and ``speaker_id``; ``offset``/``duration`` select a part
     of the file; ``source`` (e.g. ``espeak-ng``) groups speakers by how they were made. Utterances
-    without detectable speech are left out.
+    without detectable speech are left out with a warning naming them.
 
     Raises:
         DiarizeError: a malformed manifest, a line without ``speaker_id``, an unreadable audio file,
-            or no speech at all.
+            an offset past the end of its file, or no speech at all.
     """
     manifest_path = Path(manifest_path)
     entries = read_manifest(manifest_path, fill_duration=True)
@@ -138,6 +139,21 @@ def load_sources(
             )
         )
     results = parallel_map(_scan_one, jobs, num_workers, progress, "finding speech in sources")
+    for number, (entry, result) in enumerate(zip(entries, results, strict=True), start=1):
+        if result.duration == 0:  # offset past the end of the file: nothing was read
+            raise DiarizeError(
+                f"{manifest_path}:{number}: {entry.audio_filepath.name} has no audio at offset "
+                f"{entry.offset:g} s (past the end of the file?)"
+            )
+    silent = [
+        str(entries[i].audio_filepath) for i, result in enumerate(results) if not result.speech
+    ]
+    if silent:
+        print(
+            f"diarize simulate: warning: no speech found in {len(silent)} source utterance(s), "
+            f"left out: {silent[0]}{', ...' if len(silent) > 1 else ''}",
+            file=sys.stderr,
+        )
     sources = [source for source in results if source.speech]
     if not sources:
         raise DiarizeError(f"{manifest_path}: no speech found in any source utterance")
