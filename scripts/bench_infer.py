@@ -30,7 +30,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-SAMPLE_RATE = 16000
+from diarize.audio.io import SAMPLE_RATE
+from diarize.io_utils import atomic_path
+
 VOICES = ("en+m3", "en-us+f2", "en-gb-scotland+m1", "en+f4")
 SENTENCES = (
     "I think we should move the release to next week, the tests are not green yet.",
@@ -88,15 +90,15 @@ def make_recording(path: Path, minutes: float, base: np.ndarray) -> None:
     """Tile ``base`` to ``minutes`` of audio, written block by block (never whole in memory)."""
     if path.is_file() and abs(sf.info(str(path)).duration - minutes * 60) < 1:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     remaining = int(minutes * 60 * SAMPLE_RATE)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with sf.SoundFile(tmp, "w", SAMPLE_RATE, 1, "PCM_16", format="WAV") as handle:
+    with (
+        atomic_path(path) as tmp,
+        sf.SoundFile(tmp, "w", SAMPLE_RATE, 1, "PCM_16", format="WAV") as handle,
+    ):
         while remaining > 0:
             block = base[:remaining]
             handle.write(block)
             remaining -= len(block)
-    tmp.replace(path)
 
 
 def random_model(config: str, path: Path) -> Path:

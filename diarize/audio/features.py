@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-SAMPLE_RATE = 16000
+from diarize.audio.io import SAMPLE_RATE
+
 HOP_LENGTH = 160  # 10 ms
 WIN_LENGTH = 400  # 25 ms
 N_FFT = 512

@@ -8,6 +8,7 @@ import numpy as np
 import soundfile as sf
 
 from diarize.errors import DiarizeError
+from diarize.io_utils import atomic_path
 
 SAMPLE_RATE = 16000
 # Speech level the network sees: training windows and inference chunks are both scaled to this
@@ -128,13 +129,11 @@ def write_audio(
     The container follows the file extension (.wav, .flac, .ogg).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     container = {".flac": "FLAC", ".ogg": "OGG"}.get(path.suffix.lower(), "WAV")
     if container == "OGG":
         subtype = "VORBIS"
-    tmp = path.with_name(f".{path.name}.tmp")
-    sf.write(str(tmp), samples, sample_rate, format=container, subtype=subtype)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), samples, sample_rate, format=container, subtype=subtype)
 
 
 def _reason(error: Exception) -> str:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from diarize.data.manifest import match_by_stem, write_manifest
+from diarize.io_utils import check_writable_file
 
 DESCRIPTION = """\
 Write a NeMo-style JSON-lines manifest for every audio file under AUDIO_DIR (searched
@@ -46,6 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    check_writable_file(args.out)
     matched = match_by_stem(
         args.audio_dir, args.rttm_dir, args.uem_dir, progress=sys.stderr.isatty()
     )

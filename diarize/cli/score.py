@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from diarize.data.rttm import atomic_write_text, load_rttms
+from diarize.data.rttm import Turn, load_rttms
 from diarize.data.uem import read_uem
 from diarize.errors import DiarizeError
+from diarize.io_utils import atomic_write_text, check_writable_file
 
 if TYPE_CHECKING:
     from diarize.metrics.scoring import ScoreReport
@@ -90,6 +91,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     if not args.collar >= 0:
         raise DiarizeError(f"--collar must be >= 0, got {args.collar}")
+    if args.json is not None:
+        check_writable_file(args.json)  # before scoring, not after the report printed
     reference = load_rttms(args.ref)
     hypothesis = load_rttms(args.hyp)
     uem = read_uem(args.uem) if args.uem is not None else None
@@ -99,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
     report = score(reference, hypothesis, uem, collar=args.collar, skip_overlap=args.skip_overlap)
     print_report(report, sys.stdout, uem_given=uem is not None)
+    for name, turns in (("reference", reference), ("hypothesis", hypothesis)):
+        _note_channels(name, turns)
     if args.json is not None:
         atomic_write_text(args.json, json.dumps(report.to_dict(), indent=2) + "\n")
     return 0
@@ -145,6 +150,17 @@ def print_report(report: ScoreReport, out: TextIO, uem_given: bool = True) -> No
             f"{', '.join(report.hyp_only)}",
             file=out,
         )
+
+
+def _note_channels(name: str, turns_by_uri: dict[str, list[Turn]]) -> None:
+    """Say when a uri has turns on several RTTM channels: they are scored as one recording."""
+    for uri, turns in turns_by_uri.items():
+        channels = sorted({turn.channel for turn in turns})
+        if len(channels) > 1:
+            print(
+                f"note: {name} {uri!r} has turns on channels {', '.join(channels)}: scored as one "
+                "recording (md-eval scores each channel apart)"
+            )
 
 
 def _row(name: str, values: dict[str, Any], speakers: str) -> str:

@@ -51,9 +51,13 @@ def run(args: argparse.Namespace) -> int:
         with_provenance,
     )
     from diarize.inference.tune import file_sha256, tune
+    from diarize.io_utils import check_writable_file
 
-    if args.collar < 0:
+    if not args.collar >= 0:
         raise DiarizeError(f"--collar must be >= 0, got {args.collar}")
+    if args.n_trials < 1:
+        raise DiarizeError(f"--n-trials must be >= 1, got {args.n_trials}")
+    check_writable_file(args.out)  # before tuning: a finished search must not be lost
     items = _dev_items(args.manifest)
     # start from neutral values, not from a YAML that may sit beside the model
     diarizer = Diarizer.from_pretrained(
@@ -100,7 +104,7 @@ def _dev_items(manifest: Path) -> list:
     if not is_manifest_path(manifest):
         raise DiarizeError(f"{manifest}: expected a manifest (.json)")
     items = expand_inputs([manifest])
-    missing = [item.uri for item in items if item.rttm is None]
+    missing = [item.uri for item in items if item.rttm_filepath is None]
     if missing:
         raise DiarizeError(
             f"{manifest}: {len(missing)} line(s) have no rttm_filepath (e.g. {missing[0]}); "

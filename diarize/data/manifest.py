@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from diarize.audio.io import audio_duration
-from diarize.data.rttm import atomic_write_text
 from diarize.errors import DiarizeError, located
+from diarize.io_utils import atomic_write_text, read_text, walk_files
 
 KNOWN_KEYS = (
     "audio_filepath",
@@ -55,6 +55,11 @@ class ManifestEntry:
         if not self.uniq_id:
             object.__setattr__(self, "uniq_id", self.audio_filepath.stem)
 
+    @property
+    def uri(self) -> str:
+        """The recording's name in RTTM and output files (``uniq_id``)."""
+        return self.uniq_id
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: the known keys first (paths as strings), then the extra keys."""
         return {
@@ -81,14 +86,9 @@ def read_manifest(path: str | Path, fill_duration: bool = True) -> list[Manifest
             (when filling durations) an unreadable audio file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DiarizeError(f"{path}: no such manifest file")
-    try:
-        # JSON lines end at "\n" only: str.splitlines() would also cut at U+0085 or U+2028,
-        # which json.dumps(ensure_ascii=False) leaves inside strings
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DiarizeError(f"{path}: cannot read ({error})") from None
+    # JSON lines end at "\n" only: str.splitlines() would also cut at U+0085 or U+2028,
+    # which json.dumps(ensure_ascii=False) leaves inside strings
+    lines = read_text(path, "manifest file").split("\n")
     folder = path.parent.absolute()
     entries = []
     for number, text in enumerate(lines, start=1):
@@ -155,8 +155,9 @@ def match_by_stem(
 ) -> MatchedFiles:
     """Entries for every audio file under ``audio_dir``, matched to ``<stem>.rttm``/``.uem``.
 
-    Folders are searched recursively. Durations are read from the audio headers and
-    ``num_speakers`` is the number of distinct speakers of the matching RTTM.
+    Folders are searched recursively (through symlinked folders). Durations are read from the
+    audio headers and ``num_speakers`` is the number of distinct speakers of the matching RTTM.
+    Unreadable or empty (0 s) audio files are left out with a warning.
 
     Raises:
         DiarizeError: a missing folder, no audio file, or two files with the same stem.
@@ -188,16 +189,27 @@ def match_by_stem(
                 )
                 own = turns
             num_speakers = len({turn.speaker for turn in own if turn.end > turn.start}) or None
+        try:
+            duration = audio_duration(audio[stem])
+        except DiarizeError as error:
+            warnings.append(f"{error}; left out")
+            continue
+        if duration <= 0:
+            # a header-only file: a line with duration 0 would make the manifest invalid
+            warnings.append(f"{audio[stem]}: holds no audio samples (0 s); left out")
+            continue
         entries.append(
             ManifestEntry(
                 audio_filepath=audio[stem],
-                duration=audio_duration(audio[stem]),
+                duration=duration,
                 rttm_filepath=rttm,
                 uem_filepath=uems.get(stem),
                 num_speakers=num_speakers,
                 uniq_id=stem,
             )
         )
+    if not entries:
+        raise DiarizeError(f"{audio_dir}: no readable audio file ({warnings[0]})")
     return MatchedFiles(
         entries=entries,
         audio_without_rttm=[audio[s] for s in sorted(audio) if rttm_dir and s not in rttms],
@@ -212,9 +224,7 @@ def _by_stem(folder: str | Path, wanted: Any, kind: str) -> dict[str, Path]:
     if not folder.is_dir():
         raise DiarizeError(f"{folder}: no such folder")
     found: dict[str, Path] = {}
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or not wanted(path):
-            continue
+    for path in walk_files(folder, wanted):
         if path.stem in found:
             raise DiarizeError(
                 f"{path}: {kind} file stem {path.stem!r} also used by {found[path.stem]}"

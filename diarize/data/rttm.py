@@ -10,14 +10,14 @@ drops turns whose rounded duration is zero.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyannote.core import Annotation, Segment
 
 from diarize.errors import DiarizeError, located
+from diarize.io_utils import atomic_write_text, read_text, walk_files
 
 # Record types of the RTTM specification; only SPEAKER carries diarization turns, the others are
 # skipped so that full NIST references load, and anything else is a typo worth reporting.
@@ -41,16 +41,30 @@ RTTM_TYPES = frozenset(
 )
 # 10 fields per the specification; EEND and a few others write 9 (no trailing slat field).
 _MIN_FIELDS, _MAX_FIELDS = 9, 10
+# Longest time accepted anywhere in RTTM/UEM (about 116 days): larger values are typos (an
+# onset of 3.6e8 for 3.6e3) and would make every time-span computation after them explode.
+MAX_SECONDS = 1e7
+
+
+def speaker_name(index: int) -> str:
+    """The label of the ``index``-th speaker (by first appearance) in every output we write."""
+    return f"speaker_{index}"
 
 
 @dataclass(frozen=True)
 class Turn:
-    """One speaker turn, in seconds from the start of the recording ``uri``."""
+    """One speaker turn, in seconds from the start of the recording ``uri``.
+
+    ``channel`` is the RTTM channel as read (not compared, not written: writers emit 1). Turns
+    are keyed by ``uri`` only, so turns of several channels of one uri are scored as one
+    recording; ``diarize score`` says so when it happens (md-eval would score each channel).
+    """
 
     uri: str
     start: float
     end: float
     speaker: str
+    channel: str = field(default="1", compare=False)
 
     @property
     def duration(self) -> float:
@@ -78,7 +92,11 @@ def parse_rttm_line(text: str, path: object = "<rttm>", line: int | None = None)
         return None
     onset = parse_time(fields[3], "onset", path, line)
     duration = parse_time(fields[4], "duration", path, line)
-    return Turn(uri=fields[1], start=onset, end=onset + duration, speaker=fields[7])
+    if onset + duration > MAX_SECONDS:
+        raise located(
+            path, line, f"turn ends at {onset + duration:g} s, after {MAX_SECONDS:g} s (a typo?)"
+        )
+    return Turn(fields[1], onset, onset + duration, fields[7], channel=fields[2])
 
 
 def read_rttm(path: str | Path) -> list[Turn]:
@@ -91,7 +109,7 @@ def read_rttm(path: str | Path) -> list[Turn]:
     """
     path = Path(path)
     turns = []
-    for number, text in enumerate(_read_lines(path), start=1):
+    for number, text in enumerate(read_text(path, "RTTM file").splitlines(), start=1):
         turn = parse_rttm_line(text, path, number)
         if turn is not None:
             turns.append(turn)
@@ -100,6 +118,9 @@ def read_rttm(path: str | Path) -> list[Turn]:
 
 def load_rttms(path_or_dir: str | Path) -> dict[str, list[Turn]]:
     """Turns grouped by uri, from one RTTM file or from every ``*.rttm`` under a folder.
+
+    Folders are searched recursively, through symlinked folders, for ``.rttm`` in any letter
+    case (``X.RTTM`` too); hidden files are skipped.
 
     In a folder, a uri found in several files must have the same turns in each (as in the output
     of ``diarize infer``: per-file RTTMs plus ``diarization.rttm``); it is then kept once.
@@ -110,7 +131,7 @@ def load_rttms(path_or_dir: str | Path) -> dict[str, list[Turn]]:
     """
     path = Path(path_or_dir)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.rttm") if p.is_file())
+        files = walk_files(path, lambda p: p.suffix.lower() == ".rttm")
         if not files:
             raise DiarizeError(f"{path}: folder has no .rttm file")
     elif path.is_file():
@@ -192,43 +213,23 @@ def annotation_to_turns(annotation: Annotation, uri: str) -> list[Turn]:
     ]
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write text through a temporary file in the same folder, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _sort_key(turn: Turn) -> tuple[str, float, float, str]:
     return (turn.uri, turn.start, turn.end, turn.speaker)
 
 
 def parse_time(text: str, name: str, path: object, line: int | None) -> float:
-    """A finite, non-negative time in seconds, or a DiarizeError naming ``path:line``."""
+    """A finite time in ``[0, MAX_SECONDS]``, or a DiarizeError naming ``path:line``."""
     try:
         value = float(text)
     except ValueError:
         raise located(path, line, f"{name} {text!r} is not a number") from None
     if not math.isfinite(value) or value < 0:
         raise located(path, line, f"{name} {text} must be a finite number >= 0")
+    if value > MAX_SECONDS:
+        raise located(path, line, f"{name} {text} is more than {MAX_SECONDS:g} s (a typo?)")
     return value
 
 
 def _check_token(value: str, name: str) -> None:
     if not value or any(c.isspace() for c in value):
         raise ValueError(f"RTTM {name} {value!r} must be non-empty and have no whitespace")
-
-
-def _read_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise DiarizeError(f"{path}: no such file")
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DiarizeError(f"{path}: cannot read ({error})") from None

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diarize.data.rttm import atomic_write_text, parse_time
-from diarize.errors import DiarizeError, located
+from diarize.data.rttm import parse_time
+from diarize.errors import located
+from diarize.io_utils import atomic_write_text, read_text
 
 Regions = list[tuple[float, float]]
 
@@ -17,20 +18,15 @@ Regions = list[tuple[float, float]]
 def read_uem(path: str | Path) -> dict[str, Regions]:
     """``{uri: [(start, end), ...]}`` with each uri's regions sorted by start.
 
-    Comment lines (``#``, ``;``), blank lines and any whitespace are accepted; the channel is
-    ignored.
+    Comment lines (``#``, ``;``), blank lines, any whitespace and a UTF-8 byte-order mark are
+    accepted; the channel is ignored. Times are bounded like RTTM times (``MAX_SECONDS``).
 
     Raises:
         DiarizeError: ``file:line: reason`` for a wrong field count, times that are not finite
             non-negative numbers, end <= start, or overlapping regions of one uri.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DiarizeError(f"{path}: no such UEM file")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DiarizeError(f"{path}: cannot read ({error})") from None
+    lines = read_text(path, "UEM file").splitlines()
     found: dict[str, list[tuple[float, float, int]]] = {}
     for number, text in enumerate(lines, start=1):
         fields = text.split()

@@ -18,12 +18,12 @@ import numpy as np
 import torch
 
 from diarize.audio.io import SAMPLE_RATE
+from diarize.data.manifest import ManifestEntry
+from diarize.data.rttm import speaker_name
 from diarize.errors import DiarizeError
-from diarize.inference.inputs import InputItem, safe_uri
+from diarize.inference.inputs import safe_uri
 from diarize.inference.longform import (
-    ArraySource,
-    AudioSource,
-    FileSource,
+    MAX_FILE_SPEAKERS,
     LongformConfig,
     batch_posteriors,
     chunk_windows,
@@ -32,9 +32,11 @@ from diarize.inference.longform import (
 from diarize.inference.postprocess import (
     PostProcessingParams,
     Segment,
+    check_speaker_hints,
     load_postprocessing,
     select_speakers,
 )
+from diarize.inference.sources import ArraySource, AudioSource, FileSource
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 DEFAULT_MODEL = PRETRAINED_DIR / "default.pt"
@@ -160,18 +162,18 @@ class Diarizer:
         """Diarize a file, an array, or a list of them.
 
         Args:
-            audio: a path, a ``(num_samples,)`` or ``(num_samples, channels)`` array, or a list.
+            audio: a path, a numpy array or torch tensor of shape ``(num_samples,)``,
+                ``(num_samples, channels)`` or ``(channels, num_samples)`` (the shorter axis is
+                taken as channels, which are averaged), or a list of these.
             sample_rate: the arrays' sample rate (required for arrays; files carry their own).
-            num_speakers: exact number of speakers, if known.
+            num_speakers: exact number of speakers (>= 1), if known.
             min_speakers: at least this many (best effort, see ``postprocess.select_speakers``).
             max_speakers: at most this many.
 
         Returns:
             A ``pyannote.core.Annotation`` (a list of them for a list input).
         """
-        hints = dict(
-            num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
-        )
+        hints = self.check_hints(num_speakers, min_speakers, max_speakers)
         if isinstance(audio, (list, tuple)):
             return [self.diarize(a, sample_rate, **hints).annotation() for a in audio]
         return self.diarize(audio, sample_rate, **hints).annotation()
@@ -185,21 +187,64 @@ class Diarizer:
         min_speakers: int | None = None,
         max_speakers: int | None = None,
     ) -> Diarization:
-        """Diarize one recording and keep the posteriors with the segments."""
+        """Diarize one recording and keep the posteriors with the segments.
+
+        Raises:
+            DiarizeError: invalid speaker-count hints (checked before any work), or audio
+                that cannot be read.
+        """
+        hints = self.check_hints(num_speakers, min_speakers, max_speakers)
         source, uri = self._source(audio, sample_rate, uri)
-        probs = self.posteriors(source)
-        hints = dict(
-            num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
-        )
+        probs = self.posteriors(source, **hints)
         return self.result(uri, source, probs, **hints)
 
-    def posteriors(self, source: AudioSource) -> np.ndarray:
-        """Speaker posteriors of one recording (chunked with a speaker cache when long).
+    def check_hints(
+        self,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> dict[str, int | None]:
+        """The speaker-count hints as keyword arguments, checked against this model.
+
+        Raises:
+            DiarizeError: see :func:`~diarize.inference.postprocess.check_speaker_hints`.
+        """
+        # long files link chunk speakers, so a file may hold more speakers than K columns
+        limit = max(self.max_speakers, MAX_FILE_SPEAKERS)
+        check_speaker_hints(num_speakers, min_speakers, max_speakers, limit)
+        return dict(num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+
+    def diarize_folder(
+        self,
+        inputs: str | Path | list[str | Path],
+        out_dir: str | Path,
+        **options: object,
+    ):
+        """Diarize files, folders and manifests into ``out_dir`` like ``diarize infer``.
+
+        One RTTM per recording (atomic; finished recordings are skipped unless
+        ``overwrite=True``), ``diarization.rttm`` with all of them, and the DER when the
+        manifest gives references. A broken file fails alone. ``devices=N`` (and
+        ``num_nodes=M``) runs N worker processes per machine through Lightning Fabric. See
+        :func:`diarize.inference.batch.diarize_folder` for every option.
+
+        Returns:
+            A :class:`~diarize.inference.batch.BatchSummary` (``.ok``, ``.failed``, ...).
+        """
+        from diarize.inference.batch import diarize_folder
+
+        return diarize_folder(self, inputs, out_dir, **options)
+
+    def posteriors(self, source: AudioSource, **hints: int | None) -> np.ndarray:
+        """Speaker posteriors of one recording (chunks with linked speakers when long; the
+        speaker-count hints bound the linking).
 
         Shape:
-            (num_samples,) -> (T, max_speakers)
+            (num_samples,) -> (T, S) with S >= max_speakers
         """
-        return longform_posteriors(self.network, source, self.longform, self.device, self.bf16)
+        return longform_posteriors(
+            self.network, source, self.longform, self.device, self.bf16, **hints
+        )
 
     def result(
         self,
@@ -211,26 +256,32 @@ class Diarizer:
     ) -> Diarization:
         """Post-process posteriors into a :class:`Diarization`."""
         duration = source.num_samples / SAMPLE_RATE
+        # a short file has K columns: ask no more of them (min_speakers is a best effort)
+        hints = {
+            name: value if value is None or name == "max_speakers" else min(value, probs.shape[1])
+            for name, value in hints.items()
+        }
         chosen = select_speakers(probs, params or self.postprocessing, duration, **hints)
         speakers = tuple(
-            (f"speaker_{i}", column, tuple(segments)) for i, (column, segments) in enumerate(chosen)
+            (speaker_name(i), column, tuple(segments))
+            for i, (column, segments) in enumerate(chosen)
         )
         offset = float(getattr(source, "offset", 0.0))
         return Diarization(uri, duration, offset, probs, speakers)
 
     def diarize_items(
-        self, items: Iterable[InputItem], batch_size: int = 1, **hints: int | None
-    ) -> Iterator[tuple[InputItem, Diarization | DiarizeError]]:
+        self, items: Iterable[ManifestEntry], batch_size: int = 1, **hints: int | None
+    ) -> Iterator[tuple[ManifestEntry, Diarization | DiarizeError]]:
         """Diarize many recordings; a broken one yields its error and the rest carry on.
 
         Recordings no longer than one chunk are run ``batch_size`` at a time in one padded
         batch (worth it on a GPU); longer ones run alone through the chunked engine. Results
         come back in input order.
         """
-        pending: list[tuple[InputItem, FileSource]] = []
+        pending: list[tuple[ManifestEntry, FileSource]] = []
         for item in items:
             try:
-                source = FileSource(item.path, item.offset, item.duration)
+                source = FileSource(item.audio_filepath, item.offset, item.duration)
             except DiarizeError as error:
                 yield from self._flush(pending, hints)
                 pending = []
@@ -247,18 +298,20 @@ class Diarizer:
             yield item, self._one(item, source, hints)
         yield from self._flush(pending, hints)
 
-    def _one(self, item: InputItem, source: FileSource, hints: dict) -> Diarization | DiarizeError:
+    def _one(
+        self, item: ManifestEntry, source: FileSource, hints: dict
+    ) -> Diarization | DiarizeError:
         try:
-            return self.result(item.uri, source, self.posteriors(source), **hints)
+            return self.result(item.uri, source, self.posteriors(source, **hints), **hints)
         except DiarizeError as error:
             return error
         except (RuntimeError, ValueError, OSError) as error:
             # a decoder or the network choking on one odd file must not end a batch run
-            return DiarizeError(f"{item.path}: {type(error).__name__}: {error}")
+            return DiarizeError(f"{item.audio_filepath}: {type(error).__name__}: {error}")
 
     def _flush(
-        self, pending: list[tuple[InputItem, FileSource]], hints: dict
-    ) -> Iterator[tuple[InputItem, Diarization | DiarizeError]]:
+        self, pending: list[tuple[ManifestEntry, FileSource]], hints: dict
+    ) -> Iterator[tuple[ManifestEntry, Diarization | DiarizeError]]:
         if len(pending) <= 1:
             for item, source in pending:
                 yield item, self._one(item, source, hints)
@@ -288,8 +341,9 @@ class Diarizer:
         if isinstance(audio, (np.ndarray, torch.Tensor)):
             if sample_rate is None:
                 raise DiarizeError("sample_rate is required when diarizing an array")
-            samples = audio.numpy() if isinstance(audio, torch.Tensor) else audio
-            return ArraySource(samples, sample_rate), uri or "array"
+            if isinstance(audio, torch.Tensor):
+                audio = audio.detach().cpu().float().numpy()
+            return ArraySource(audio, sample_rate), uri or "array"
         if hasattr(audio, "read") and hasattr(audio, "num_samples"):
             return audio, uri or "audio"
         raise DiarizeError(f"cannot diarize a {type(audio).__name__}; give a path or an array")

@@ -1,7 +1,8 @@
 """Expand ``diarize infer INPUT...`` into the recordings to diarize.
 
-An input is an audio file, a folder (searched recursively for audio extensions, in any letter
-case) or a NeMo manifest (``.json`` / ``.jsonl``). Each recording gets a uri: the manifest's
+An input is an audio file, a folder (searched recursively, through symlinked folders, for audio
+extensions in any letter case) or a NeMo manifest (``.json`` / ``.jsonl``). Each recording is a
+:class:`~diarize.data.manifest.ManifestEntry` whose ``uri`` (``uniq_id``) is the manifest's
 ``uniq_id`` or the file stem, with whitespace replaced by ``_`` because RTTM fields are
 whitespace-separated. Two recordings with the same uri would overwrite each other's outputs,
 so that is an error naming both.
@@ -11,27 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from diarize.audio.io import is_audio_path
+from diarize.data.manifest import ManifestEntry
 from diarize.errors import DiarizeError
+from diarize.io_utils import walk_files
 
 MANIFEST_EXTENSIONS = (".json", ".jsonl")
-
-
-@dataclass(frozen=True)
-class InputItem:
-    """One recording to diarize (a window of a file when ``offset``/``duration`` are set)."""
-
-    uri: str
-    path: Path
-    offset: float = 0.0
-    duration: float | None = None
-    rttm: Path | None = None
-    uem: Path | None = None
-    num_speakers: int | None = None
-    source: Path | None = None  # the manifest it came from, if any
 
 
 def safe_uri(name: str) -> str:
@@ -45,32 +34,32 @@ def is_manifest_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in MANIFEST_EXTENSIONS
 
 
-def expand_inputs(inputs: Iterable[str | Path]) -> list[InputItem]:
+def expand_inputs(inputs: Iterable[str | Path | ManifestEntry]) -> list[ManifestEntry]:
     """Recordings named by files, folders and manifests, in the order given.
 
     Folders are searched recursively and their files sorted by path; hidden files (``.name``,
-    e.g. partial writes) are skipped. A file named explicitly is taken whatever its extension.
+    e.g. partial writes) are skipped. A file named explicitly is taken whatever its extension;
+    a :class:`ManifestEntry` is taken as it is (its uri made safe).
 
     Raises:
         DiarizeError: an input does not exist, a folder holds no audio, a manifest line is
             invalid, or two recordings share a uri.
     """
-    items: list[InputItem] = []
+    items: list[ManifestEntry] = []
     for raw in inputs:
+        if isinstance(raw, ManifestEntry):
+            items.append(replace(raw, uniq_id=safe_uri(raw.uniq_id)))
+            continue
         path = Path(raw)
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and is_audio_path(p) and not p.name.startswith(".")
-            )
+            found = walk_files(path, is_audio_path)
             if not found:
                 raise DiarizeError(f"{path}: folder has no audio files")
-            items.extend(InputItem(uri=safe_uri(p.stem), path=p) for p in found)
+            items.extend(ManifestEntry(p, uniq_id=safe_uri(p.stem)) for p in found)
         elif path.is_file() and is_manifest_path(path):
             items.extend(_manifest_items(path))
         elif path.is_file():
-            items.append(InputItem(uri=safe_uri(path.stem), path=path))
+            items.append(ManifestEntry(path, uniq_id=safe_uri(path.stem)))
         else:
             raise DiarizeError(f"{path}: no such file or folder")
     if not items:
@@ -79,7 +68,7 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[InputItem]:
     return items
 
 
-def _manifest_items(path: Path) -> list[InputItem]:
+def _manifest_items(path: Path) -> list[ManifestEntry]:
     from diarize.data.manifest import read_manifest
 
     # durations of broken files are discovered per file later, so one bad recording
@@ -87,36 +76,25 @@ def _manifest_items(path: Path) -> list[InputItem]:
     entries = read_manifest(path, fill_duration=False)
     if not entries:
         raise DiarizeError(f"{path}: manifest has no entries")
-    return [
-        InputItem(
-            uri=safe_uri(entry.uniq_id),
-            path=entry.audio_filepath,
-            offset=entry.offset,
-            duration=entry.duration,
-            rttm=entry.rttm_filepath,
-            uem=entry.uem_filepath,
-            num_speakers=entry.num_speakers,
-            source=path,
-        )
-        for entry in entries
-    ]
+    return [replace(entry, uniq_id=safe_uri(entry.uniq_id)) for entry in entries]
 
 
-def _check_unique(items: list[InputItem]) -> None:
-    seen: dict[str, InputItem] = {}
+def _check_unique(items: list[ManifestEntry]) -> None:
+    seen: dict[str, ManifestEntry] = {}
     for item in items:
         other = seen.get(item.uri)
         if other is not None:
-            if other.path == item.path and other.offset == item.offset:
-                raise DiarizeError(f"{item.path}: given twice")
+            if other.audio_filepath == item.audio_filepath and other.offset == item.offset:
+                raise DiarizeError(f"{item.audio_filepath}: given twice")
             raise DiarizeError(
-                f"{item.path}: uri {item.uri!r} is also the uri of {other.path}; "
+                f"{item.audio_filepath}: uri {item.uri!r} is also the uri of "
+                f"{other.audio_filepath}; "
                 "rename one of them (outputs are named DIR/<uri>.rttm)"
             )
         seen[item.uri] = item
 
 
-def reference_turns(item: InputItem) -> list | None:
+def reference_turns(item: ManifestEntry) -> list | None:
     """Reference turns of a manifest recording (None without an RTTM), under its uri.
 
     The RTTM's turns for the uri are used; an RTTM holding a single other uri is taken as
@@ -126,9 +104,9 @@ def reference_turns(item: InputItem) -> list | None:
 
     from diarize.data.rttm import group_by_uri, read_rttm
 
-    if item.rttm is None:
+    if item.rttm_filepath is None:
         return None
-    grouped = group_by_uri(read_rttm(item.rttm))
+    grouped = group_by_uri(read_rttm(item.rttm_filepath))
     if item.uri in grouped:
         turns = grouped[item.uri]
     elif len(grouped) == 1:
@@ -138,17 +116,17 @@ def reference_turns(item: InputItem) -> list | None:
     return [replace(turn, uri=item.uri) for turn in turns]
 
 
-def scoring_uem(item: InputItem) -> list[tuple[float, float]]:
+def scoring_uem(item: ManifestEntry) -> list[tuple[float, float]]:
     """The scored region: the manifest's UEM file when given, else the diarized window."""
     from diarize.audio.io import audio_duration
     from diarize.data.uem import read_uem
 
-    if item.uem is not None:
-        regions = read_uem(item.uem)
+    if item.uem_filepath is not None:
+        regions = read_uem(item.uem_filepath)
         if item.uri in regions:
             return regions[item.uri]
         if len(regions) == 1:
             return next(iter(regions.values()))
     if item.duration is not None:
         return [(item.offset, item.offset + item.duration)]
-    return [(item.offset, audio_duration(item.path))]
+    return [(item.offset, audio_duration(item.audio_filepath))]

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from diarize.audio.features import FRAME_SHIFT
-from diarize.data.rttm import Turn, atomic_write_text, read_rttm, write_rttm
+from diarize.data.rttm import Turn, read_rttm, write_rttm
 from diarize.inference.diarizer import Diarization
 from diarize.inference.postprocess import Segment
+from diarize.io_utils import atomic_write_text
 
 COMBINED_RTTM = "diarization.rttm"
 

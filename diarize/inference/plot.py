@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from diarize.data.rttm import Turn
+from diarize.io_utils import atomic_path
 
 
 def plot_timeline(
@@ -56,16 +57,11 @@ def plot_timeline(
         axes.axhline(len(rows) - len(_rows(hypothesis, "")) - 0.5, color="0.2", lw=0.8)
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        figure.savefig(tmp, format="png", dpi=100)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, format="png", dpi=100)
     finally:
         plt.close(figure)
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _rows(turns: list[Turn], prefix: str) -> list[tuple[str, list[Turn]]]:

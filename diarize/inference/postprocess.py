@@ -100,13 +100,10 @@ def save_postprocessing(path: str | Path, params: PostProcessingParams) -> None:
     """Write ``params`` as YAML (``parameters:`` block first, then provenance), atomically."""
     import yaml
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from diarize.io_utils import atomic_write_text
+
     document = {"parameters": params.parameters(), **_plain(params.provenance)}
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
 
 
 def with_provenance(params: PostProcessingParams, **provenance: object) -> PostProcessingParams:
@@ -215,7 +212,9 @@ def postprocess(
         (T, K) -> dict of speaker -> segments
     """
     chosen = select_speakers(probs, params, duration, num_speakers, min_speakers, max_speakers)
-    return {f"speaker_{i}": segments for i, (_, segments) in enumerate(chosen)}
+    from diarize.data.rttm import speaker_name
+
+    return {speaker_name(i): segments for i, (_, segments) in enumerate(chosen)}
 
 
 def select_speakers(
@@ -283,18 +282,21 @@ def check_speaker_hints(
     Raises:
         DiarizeError: negative or inconsistent hints, or more speakers asked than the model has.
     """
+    # zero speakers is no diarization: num/max must be >= 1 (the command line's rule too)
+    for name, value, least in (
+        ("num_speakers", num_speakers, 1),
+        ("min_speakers", min_speakers, 0),
+        ("max_speakers", max_speakers, 1),
+    ):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least
+        ):
+            raise DiarizeError(f"{name} must be an integer >= {least}, got {value!r}")
     for name, value in (("num_speakers", num_speakers), ("min_speakers", min_speakers)):
         if value is not None and value > model_max_speakers:
             raise DiarizeError(
                 f"{name}={value} exceeds this model's max_speakers={model_max_speakers}"
             )
-    for name, value in (
-        ("num_speakers", num_speakers),
-        ("min_speakers", min_speakers),
-        ("max_speakers", max_speakers),
-    ):
-        if value is not None and (not isinstance(value, int) or value < 0):
-            raise DiarizeError(f"{name} must be a non-negative integer, got {value!r}")
     if num_speakers is not None:
         if min_speakers is not None or max_speakers is not None:
             raise DiarizeError("give either num_speakers or min_speakers/max_speakers, not both")

@@ -27,10 +27,23 @@ class AudioSource(Protocol):
 
 
 class ArraySource:
-    """An in-memory signal (resampled to 16 kHz mono on construction)."""
+    """An in-memory signal (averaged to mono and resampled to 16 kHz on construction).
+
+    Shape:
+        samples: (num_samples,), (num_samples, channels) or (channels, num_samples)
+    """
 
     def __init__(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
-        self.samples = to_mono_16k(np.asarray(samples), sample_rate)
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer):
+            raise DiarizeError(f"sample_rate must be an integer, got {sample_rate!r}")
+        if sample_rate <= 0:
+            raise DiarizeError(f"sample_rate must be > 0, got {sample_rate}")
+        samples = np.asarray(samples)
+        if samples.ndim == 2 and samples.shape[0] < samples.shape[1]:
+            # (channels, samples), as torch and librosa lay it out: a recording has more
+            # samples than channels, so the shorter axis is the channels
+            samples = samples.T
+        self.samples = to_mono_16k(samples, int(sample_rate))
         self.num_samples = len(self.samples)
 
     def read(self, start: int, stop: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diarize.data.rttm import Turn
+from diarize.data.rttm import Turn, speaker_name
 from diarize.errors import DiarizeError
 from diarize.inference.postprocess import PostProcessingParams, select_speakers
 
@@ -55,7 +55,7 @@ def hypothesis_turns(recording: DevRecording, params: PostProcessingParams) -> l
     """Post-processed turns of one dev recording, in file time."""
     chosen = select_speakers(recording.probs, params, recording.duration)
     return [
-        Turn(recording.uri, recording.offset + s, recording.offset + e, f"speaker_{i}")
+        Turn(recording.uri, recording.offset + s, recording.offset + e, speaker_name(i))
         for i, (_, segments) in enumerate(chosen)
         for s, e in segments
     ]

@@ -7,14 +7,13 @@ line starts fast. Either way the network comes back in eval mode, float32 on the
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from diarize.errors import DiarizeError
+from diarize.io_utils import atomic_path
 from diarize.models.config import NetworkConfig, network_config
 from diarize.models.sortformer import SortformerNetwork, sort_by_arrival
 
@@ -62,15 +61,8 @@ def save_model(network: SortformerNetwork, path: str | Path, meta: dict | None =
             **(meta or {}),
         },
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(path) as temp:
         torch.save(payload, temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
     return path
 
 
@@ -94,7 +86,16 @@ def load_model(path: str | Path) -> SortformerNetwork:
         payload = torch.load(path, map_location="cpu", weights_only=path.suffix != ".ckpt")
     except Exception as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DiarizeError(f"{path}: not a readable model file ({reason})") from None
+        import zipfile
+
+        if "weights_only" in str(error).lower() or not zipfile.is_zipfile(path):
+            # torch's advice to pass weights_only=False is not for our users: the file is
+            # simply not a model (a YAML, a text file, a foreign pickle)
+            reason = "not a torch file written by diarize"
+        raise DiarizeError(
+            f"{path}: not a readable model file ({reason}); "
+            "expected a .pt export or a .ckpt checkpoint"
+        ) from None
     if not isinstance(payload, dict):
         raise DiarizeError(f"{path}: not a diarize model file")
     if "network_config" in payload:  # written by SortformerSystem.on_save_checkpoint

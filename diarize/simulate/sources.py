@@ -14,24 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from diarize.audio.io import SAMPLE_RATE, load_audio
+from diarize.audio.vad import VadParams, speech_regions
 from diarize.data.manifest import read_manifest
 from diarize.errors import DiarizeError
-
-VAD_FRAME = 0.01  # seconds; 160 samples at 16 kHz
-
-
-@dataclass(frozen=True)
-class VadParams:
-    """Energy-VAD settings (see ``vad`` in conf/simulate.yaml)."""
-
-    threshold_db: float = 40.0
-    floor_margin: float = 0.4
-    min_pause: float = 0.3
-    min_speech: float = 0.08
-    pad: float = 0.03
 
 
 @dataclass(frozen=True)
@@ -51,53 +37,6 @@ class SourceUtterance:
     @property
     def speech_duration(self) -> float:
         return sum(end - start for start, end in self.speech)
-
-
-def speech_regions(
-    samples: np.ndarray, params: VadParams, sample_rate: int = SAMPLE_RATE
-) -> list[tuple[float, float]]:
-    """Speech regions of a single-speaker signal by frame energy.
-
-    The threshold adapts to each file: ``threshold_db`` below its peak frame, but at least
-    ``floor_margin`` of the way from its noise floor (10th-percentile frame) to the peak, so that
-    clean synthetic audio and noisy recordings both work. Pauses shorter than ``min_pause`` are
-    bridged, blips shorter than ``min_speech`` dropped, and regions padded by ``pad`` (energy VADs
-    clip soft onsets and decays).
-
-    Shape:
-        samples: (num_samples,)
-    """
-    frame = int(round(VAD_FRAME * sample_rate))
-    num_frames = len(samples) // frame
-    if num_frames == 0:
-        return []
-    frames = np.asarray(samples[: num_frames * frame], dtype=np.float64).reshape(num_frames, frame)
-    energy_db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-    peak = float(energy_db.max())
-    if peak < -90.0:  # digital silence
-        return []
-    floor = float(np.percentile(energy_db, 10))
-    threshold = max(peak - params.threshold_db, floor + params.floor_margin * (peak - floor))
-    active = np.concatenate([[False], energy_db > threshold, [False]])
-    edges = np.flatnonzero(np.diff(active.astype(np.int8)))
-    runs = (edges.reshape(-1, 2) * VAD_FRAME).tolist()  # (start, end) seconds
-    merged: list[list[float]] = []
-    for start, end in runs:
-        if merged and start - merged[-1][1] < params.min_pause:
-            merged[-1][1] = end
-        else:
-            merged.append([start, end])
-    duration = len(samples) / sample_rate
-    regions: list[tuple[float, float]] = []
-    for start, end in merged:
-        if end - start < params.min_speech:
-            continue
-        start, end = max(0.0, start - params.pad), min(duration, end + params.pad)
-        if regions and start <= regions[-1][1]:
-            regions[-1] = (regions[-1][0], end)
-        else:
-            regions.append((round(start, 4), round(end, 4)))
-    return [(round(float(s), 4), round(float(e), 4)) for s, e in regions]
 
 
 def load_sources(

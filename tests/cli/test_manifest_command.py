@@ -51,3 +51,19 @@ def test_help_has_examples(capsys):
     with pytest.raises(SystemExit):
         main(["manifest", "--help"])
     assert "diarize manifest data/wav --rttm-dir" in capsys.readouterr().out
+
+
+def test_header_only_audio_is_left_out_and_bad_out_is_one_line(tmp_path, capsys):
+    audio = tmp_path / "wav"
+    audio.mkdir()
+    write_audio(audio / "ok.wav", np.zeros(16000, dtype=np.float32))
+    write_audio(audio / "empty.wav", np.zeros(0, dtype=np.float32))
+    out = tmp_path / "m.json"
+    assert main(["manifest", str(audio), "--out", str(out)]) == 0
+    assert "empty.wav" in capsys.readouterr().err
+    assert [entry.uniq_id for entry in read_manifest(out)] == ["ok"]
+    for bad in (tmp_path, tmp_path / "ok.wav" / "m.json"):
+        (tmp_path / "ok.wav").write_text("x")
+        assert main(["manifest", str(audio), "--out", str(bad)]) == 1
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith("diarize manifest: error:")

@@ -124,3 +124,45 @@ def test_closed_stdout_pipe_ends_quietly():
     stderr = process.stderr.read().decode()
     assert process.wait() == 141
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def _rttm(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_json_where_it_cannot_be_written_fails_before_the_report(tmp_path, capsys):
+    ref = _rttm(tmp_path / "ref.rttm", "SPEAKER u 1 0 1 <NA> <NA> A <NA> <NA>\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    (tmp_path / "folder").mkdir()
+    for target in (tmp_path / "folder", blocker / "scores.json"):
+        args = ["score", "--ref", str(ref), "--hyp", str(ref), "--json", str(target)]
+        assert main(args) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        (line,) = captured.err.splitlines()
+        assert line.startswith("diarize score: error:")
+
+
+def test_hostile_times_and_bom_are_handled(tmp_path, capsys):
+    ref = _rttm(tmp_path / "ref.rttm", "SPEAKER u 1 0 1e300 <NA> <NA> A <NA> <NA>\n")
+    assert main(["score", "--ref", str(ref), "--hyp", str(ref)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "ref.rttm:1:" in line
+    good = _rttm(tmp_path / "good.rttm", "SPEAKER u1 1 0 2 <NA> <NA> A <NA> <NA>\n")
+    uem = tmp_path / "bom.uem"
+    uem.write_bytes(b"\xef\xbb\xbfu1 1 0.0 4.0\n")
+    bom = tmp_path / "bom.rttm"
+    bom.write_bytes(b"\xef\xbb\xbf" + good.read_bytes())
+    assert main(["score", "--ref", str(bom), "--hyp", str(good), "--uem", str(uem)]) == 0
+    assert "no UEM" not in capsys.readouterr().out  # the UEM's uri is u1, not '\ufeffu1'
+
+
+def test_several_channels_of_one_uri_are_said_to_be_merged(tmp_path, capsys):
+    ref = _rttm(
+        tmp_path / "ref.rttm",
+        "SPEAKER u 1 0 1 <NA> <NA> A <NA> <NA>\nSPEAKER u 2 2 1 <NA> <NA> B <NA> <NA>\n",
+    )
+    assert main(["score", "--ref", str(ref), "--hyp", str(ref)]) == 0
+    assert "reference 'u' has turns on channels 1, 2" in capsys.readouterr().out

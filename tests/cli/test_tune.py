@@ -1,7 +1,6 @@
 import json
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from diarize.cli.main import main
@@ -70,3 +69,16 @@ def test_tune_needs_references(tmp_path, model_path, capsys):
     assert main([*args, "--out", str(tmp_path / "pp.yaml"), "--quiet"]) == 1
     assert "rttm_filepath" in capsys.readouterr().err
     assert not (tmp_path / "pp.yaml").exists()
+
+
+def test_unwritable_out_fails_before_tuning(tmp_path, model_path, capsys):
+    manifest = _dev_set(tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    args = ["tune", "--manifest", str(manifest), "--model", str(model_path)]
+    status = main([*args, "--out", str(blocker / "pp.yaml"), "--device", "cpu", "--quiet"])
+    assert status == 1
+    captured = capsys.readouterr()
+    assert "Tuning on" not in captured.out
+    (line,) = captured.err.splitlines()
+    assert line.startswith("diarize tune: error:") and "file" in line

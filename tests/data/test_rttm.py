@@ -158,3 +158,48 @@ def test_turns_to_annotation_needs_uri_for_mixed_turns():
     with pytest.raises(ValueError, match="several uris"):
         turns_to_annotation([Turn("a", 0, 1, "A"), Turn("b", 0, 1, "A")])
     assert turns_to_annotation([Turn("a", 0, 1, "A")], uri="z").uri == "z"
+
+
+def test_hostile_times_are_one_line_errors(tmp_path):
+    from diarize.data.rttm import read_rttm
+    from diarize.errors import DiarizeError
+
+    for onset, duration in (("0", "1e300"), ("1e12", "1"), ("3.6e8", "1"), ("9999999", "2")):
+        path = tmp_path / "big.rttm"
+        path.write_text(f"SPEAKER u 1 {onset} {duration} <NA> <NA> A <NA> <NA>\n")
+        with pytest.raises(DiarizeError, match=r"big.rttm:1: .*typo"):
+            read_rttm(path)
+
+
+def test_byte_order_mark_is_ignored(tmp_path):
+    from diarize.data.rttm import read_rttm
+
+    path = tmp_path / "bom.rttm"
+    path.write_bytes(b"\xef\xbb\xbfSPEAKER u1 1 0.5 1.0 <NA> <NA> A <NA> <NA>\n")
+    (turn,) = read_rttm(path)
+    assert turn.uri == "u1"
+
+
+def test_folders_match_any_case_and_follow_symlinks(tmp_path):
+    import os
+
+    from diarize.data.rttm import load_rttms
+
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "refs" / "X.RTTM").write_text("SPEAKER x 1 0 1 <NA> <NA> A <NA> <NA>\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "y.rttm").write_text("SPEAKER y 1 0 1 <NA> <NA> A <NA> <NA>\n")
+    os.symlink(tmp_path / "other", tmp_path / "refs" / "linked")
+    os.symlink(tmp_path / "refs", tmp_path / "other" / "back")  # a loop
+    assert sorted(load_rttms(tmp_path / "refs")) == ["x", "y"]
+
+
+def test_channel_is_read_but_not_compared(tmp_path):
+    from diarize.data.rttm import read_rttm
+
+    path = tmp_path / "two.rttm"
+    path.write_text(
+        "SPEAKER u 1 0 1 <NA> <NA> A <NA> <NA>\nSPEAKER u 2 0 1 <NA> <NA> A <NA> <NA>\n"
+    )
+    first, second = read_rttm(path)
+    assert (first.channel, second.channel) == ("1", "2") and first == second

@@ -63,3 +63,15 @@ def test_round_trip(tmp_path_factory, uem):
     path = tmp_path_factory.mktemp("uem") / "x.uem"
     write_uem(path, regions)
     assert read_uem(path) == {uri: sorted(r) for uri, r in regions.items() if r}
+
+
+def test_uem_bom_and_huge_times(tmp_path):
+    from diarize.data.uem import read_uem
+    from diarize.errors import DiarizeError
+
+    path = tmp_path / "bom.uem"
+    path.write_bytes(b"\xef\xbb\xbfu1 1 0.0 5.0\n")
+    assert read_uem(path) == {"u1": [(0.0, 5.0)]}
+    path.write_text("u1 1 0 1e300\n")
+    with pytest.raises(DiarizeError, match=r"bom.uem:1: .*typo"):
+        read_uem(path)

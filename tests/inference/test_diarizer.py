@@ -3,10 +3,10 @@ import pytest
 import soundfile as sf
 from pyannote.core import Annotation
 
+from diarize.data.manifest import ManifestEntry
 from diarize.errors import DiarizeError
 from diarize.inference import diarizer as diarizer_module
 from diarize.inference.diarizer import Diarizer, resolve_device
-from diarize.inference.inputs import InputItem
 from diarize.inference.longform import LongformConfig
 from diarize.inference.postprocess import PostProcessingParams, save_postprocessing
 
@@ -63,10 +63,10 @@ def test_diarize_items_batches_and_reports_broken_files(model_path, tmp_path):
     for index, seconds in enumerate([2.0, 3.0, 1.5]):
         path = tmp_path / f"f{index}.wav"
         sf.write(path, _noise(seconds, seed=index), 16000)
-        items.append(InputItem(uri=f"f{index}", path=path))
+        items.append(ManifestEntry(path, uniq_id=f"f{index}"))
     broken = tmp_path / "broken.wav"
     broken.write_text("nope")
-    items.insert(1, InputItem(uri="broken", path=broken))
+    items.insert(1, ManifestEntry(broken, uniq_id="broken"))
     batched = list(diarizer.diarize_items(items, batch_size=3))
     alone = list(diarizer.diarize_items(items, batch_size=1))
     assert [item.uri for item, _ in batched] == ["f0", "broken", "f1", "f2"]

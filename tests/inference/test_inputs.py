@@ -21,14 +21,14 @@ def test_folder_is_recursive_case_insensitive_and_sorted(tmp_path):
     (tmp_path / ".partial.wav").write_text("x")
     items = expand_inputs([tmp_path])
     assert [i.uri for i in items] == ["a", "Z"]
-    assert items[1].path == tmp_path / "b" / "deep" / "Z.WAV"
+    assert items[1].audio_filepath == tmp_path / "b" / "deep" / "Z.WAV"
 
 
 def test_unicode_and_spaces_give_rttm_safe_uris(tmp_path):
     path = _wav(tmp_path / "réunion du lundi 1.wav")
     (item,) = expand_inputs([path])
     assert item.uri == "réunion_du_lundi_1"
-    assert item.path == path
+    assert item.audio_filepath == path
     assert safe_uri("  a \t b ") == "a_b"
 
 
@@ -42,8 +42,8 @@ def test_manifest_items_resolve_paths_and_keep_rttm(tmp_path):
     ]
     manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
     first, second = expand_inputs([manifest])
-    assert first.uri == "x" and first.offset == 0.1 and first.rttm == tmp_path / "x.rttm"
-    assert second.uri == "second" and second.duration == 0.2 and second.rttm is None
+    assert first.uri == "x" and first.offset == 0.1 and first.rttm_filepath == tmp_path / "x.rttm"
+    assert second.uri == "second" and second.duration == 0.2 and second.rttm_filepath is None
     # a single-uri RTTM is this recording's reference, renamed to its uri
     (turn,) = reference_turns(first)
     assert (turn.uri, turn.start, turn.end, turn.speaker) == ("x", 0.5, 1.5, "A")

@@ -6,6 +6,7 @@ derived by hand in the comment above it (times in seconds).
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pyannote.core import Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
@@ -174,3 +175,20 @@ def test_speaker_count_accuracy():
 def test_rejects_negative_collar():
     with pytest.raises(ValueError, match="collar"):
         score({}, {}, collar=-1.0)
+
+
+def test_cost_grows_with_turns_not_with_the_time_span():
+    import time
+
+    from diarize.metrics.scoring import _piece_edges
+
+    far = 9.9e6  # just inside the readers' bound; 165,000 one-minute pieces of nothing
+    reference = {"u": [Turn("u", 0.0, 1.0, "A"), Turn("u", far, far + 1.0, "A")]}
+    hypothesis = {"u": [Turn("u", 0.0, 1.0, "h"), Turn("u", far, far + 2.0, "h")]}
+    started = time.perf_counter()
+    report = score(reference, hypothesis, collar=0.0)
+    assert time.perf_counter() - started < 5.0
+    assert report.files["u"]["false_alarm"] == pytest.approx(1.0)
+    regions = np.array([[0.0, far + 2.0]])
+    rows = [np.array([[0.0, 1.0], [far, far + 1.0]])]
+    assert len(_piece_edges(regions, rows, 60.0)) <= 4

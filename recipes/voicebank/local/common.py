@@ -12,13 +12,14 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-SAMPLE_RATE = 16000
+from diarize.audio.io import SAMPLE_RATE
+from diarize.io_utils import atomic_write_text
+
 # Semitone offsets of the pseudo-speakers, in the order they are used: the unperturbed voice first,
 # then shifts at least 3 semitones apart, so two pseudo-speakers of one base voice never sound alike.
 PITCH_STEPS = (0, -3, 3, -6, 6, -9, 9)
@@ -125,12 +126,7 @@ def read_voices(path: Path) -> list[Voice]:
 
 def write_lines_atomic(path: Path, lines: Iterable[str]) -> None:
     """Write text lines to ``path`` through a temp file and rename (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(line + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
 
 
 def sox_effects(perturbation: Perturbation, trim: bool) -> list[str]:

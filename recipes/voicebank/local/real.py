@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from diarize.audio.vad import VadParams, speech_regions
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SAMPLE_RATE, Voice, log, safe_id, write_lines_atomic  # noqa: E402
 from voices import limit_per_source  # noqa: E402
@@ -66,30 +68,23 @@ def speech_runs(
 ) -> list[tuple[float, float]]:
     """(start, end) seconds of speech by frame energy, pauses shorter than ``min_pause`` bridged.
 
-    The threshold sits 35 % of the way from the noise floor (10th-percentile frame) to the
-    loudest frame, which works for clean studio audio and for noisy radio alike.
+    The library's energy VAD with its threshold 35 % of the way from the noise floor
+    (10th-percentile frame) to the loudest frame, which works for clean studio audio and for
+    noisy radio alike; signals with under 6 dB of contrast (a tone, noise, silence) have none.
 
     Shape:
         samples: (num_samples,)
     """
-    hop = int(frame * sample_rate)
-    count = len(samples) // hop
-    if count == 0:
-        return []
-    frames = samples[: count * hop].astype(np.float64).reshape(count, hop)
-    energy = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-    floor, peak = np.percentile(energy, 10), energy.max()
-    if peak - floor < 6:  # no contrast: a tone, noise or silence
-        return []
-    active = np.concatenate([[False], energy > floor + 0.35 * (peak - floor), [False]])
-    edges = np.flatnonzero(np.diff(active.astype(np.int8))).reshape(-1, 2) * frame
-    runs: list[list[float]] = []
-    for start, end in edges.tolist():
-        if runs and start - runs[-1][1] < min_pause:
-            runs[-1][1] = end
-        else:
-            runs.append([start, end])
-    return [(round(s, 3), round(e, 3)) for s, e in runs]
+    params = VadParams(
+        threshold_db=float("inf"),
+        floor_margin=0.35,
+        min_pause=min_pause,
+        min_speech=0.0,
+        pad=0.0,
+        frame=frame,
+        min_contrast_db=6.0,
+    )
+    return [(round(s, 3), round(e, 3)) for s, e in speech_regions(samples, params, sample_rate)]
 
 
 def pack_runs(
