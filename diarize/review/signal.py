@@ -19,6 +19,7 @@ from diarize.errors import DiarizeError
 ENVELOPE_RATE = 50.0
 MAX_ENVELOPE_BINS = 200_000
 BLOCK_SECONDS = 30.0
+ENCODE_BLOCK = 16000 * 10  # samples per Vorbis write
 
 
 @dataclass(frozen=True)
@@ -102,14 +103,18 @@ def compressed_audio(path: str | Path, quality: float = 0.1) -> tuple[str, bytes
     # libsndfile's Vorbis encoder takes a quality in [0, 1] through its compression level
     # (0 = best); unknown to old soundfile versions, where the default is used
     kwargs = {"compression_level": 1.0 - quality} if _has_compression_level() else {}
-    sf.write(buffer, samples, 16000, format="OGG", subtype="VORBIS", **kwargs)
+    with sf.SoundFile(buffer, "w", 16000, 1, format="OGG", subtype="VORBIS", **kwargs) as out:
+        # libsndfile's Vorbis writer crashes on long single writes (minutes of audio): write
+        # in blocks
+        for start in range(0, len(samples), ENCODE_BLOCK):
+            out.write(samples[start : start + ENCODE_BLOCK])
     return "audio/ogg", buffer.getvalue()
 
 
 def _has_compression_level() -> bool:
     import inspect
 
-    return "compression_level" in inspect.signature(sf.write).parameters
+    return "compression_level" in inspect.signature(sf.SoundFile).parameters
 
 
 def seconds_label(seconds: float) -> str:

@@ -84,3 +84,16 @@ def test_index_lists_pages_and_summaries(tmp_path, example_audio, example_hyp, e
 def test_missing_audio_is_a_one_line_error(tmp_path, example_hyp):
     with pytest.raises(DiarizeError, match="nope.wav: no such audio file"):
         write_review_page(tmp_path / "nope.wav", example_hyp, tmp_path)
+
+
+def test_long_audio_embeds_without_crashing(monkeypatch):
+    # libsndfile's Vorbis writer segfaulted on one 10-minute write; blocks avoid it
+    import numpy as np
+
+    from diarize.review import signal
+
+    noise = np.random.default_rng(0).standard_normal(16000 * 660).astype(np.float32) * 0.1
+    monkeypatch.setattr(signal, "load_audio", lambda path: noise)
+    mime, payload = signal.compressed_audio("eleven_minutes.wav")
+    assert mime == "audio/ogg"
+    assert sf.info(io.BytesIO(payload)).duration == pytest.approx(660, abs=0.1)
