@@ -18,15 +18,39 @@ from scipy.optimize import linear_sum_assignment
 from diarize.audio.features import lengths_mask
 
 
-def first_active(targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """First valid frame where each speaker is active (> 0.5); ``T`` for absent speakers.
+def arrival_keys(active: torch.Tensor, lengths: torch.Tensor | None, min_run: int = 1) -> torch.Tensor:
+    """Sort keys of arrival order: smaller arrives first.
+
+    A speaker arrives at the first frame of its first run of ``min_run`` active frames in a
+    row, so that a weak column blipping above 0.5 for a frame or two before a real speaker's
+    onset does not re-rank the sort. Speakers with no such run come after all who have one
+    (``T + first active frame``), and speakers never active last (``2 T``). The same rule
+    orders the targets (Sort loss) and the network's own estimates.
+
+    Shape:
+        active (B, T, K) bool, lengths (B,) -> (B, K) int
+    """
+    frames = active.shape[1]
+    if lengths is not None:
+        active = active & lengths_mask(lengths, frames)[..., None]
+    first = torch.where(active.any(1), active.int().argmax(1), frames)
+    if min_run <= 1:
+        return first
+    runs = torch.nn.functional.avg_pool1d(
+        active.transpose(1, 2).float(), min_run, stride=1
+    ).transpose(1, 2)  # runs[:, t] = fraction active in [t, t + min_run)
+    full = runs > 1 - 0.5 / min_run
+    run_start = torch.where(full.any(1), full.int().argmax(1), frames)
+    return torch.where(run_start < frames, run_start, frames + first)
+
+
+def first_active(targets: torch.Tensor, lengths: torch.Tensor, min_run: int = 1) -> torch.Tensor:
+    """Arrival keys of target columns (active: > 0.5); see :func:`arrival_keys`.
 
     Shape:
         targets (B, T, K), lengths (B,) -> (B, K)
     """
-    frames = targets.shape[1]
-    active = (targets > 0.5) & lengths_mask(lengths, frames)[..., None]
-    return torch.where(active.any(1), active.int().argmax(1), frames)
+    return arrival_keys(targets > 0.5, lengths, min_run)
 
 
 def _permute_columns(targets: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
@@ -36,7 +60,10 @@ def _permute_columns(targets: torch.Tensor, order: torch.Tensor) -> torch.Tensor
 
 
 def sort_targets(
-    targets: torch.Tensor, lengths: torch.Tensor, probs: torch.Tensor | None = None
+    targets: torch.Tensor,
+    lengths: torch.Tensor,
+    probs: torch.Tensor | None = None,
+    min_run: int = 1,
 ) -> torch.Tensor:
     """Targets with columns in arrival order (the Sort-loss targets).
 
@@ -47,7 +74,7 @@ def sort_targets(
     Shape:
         targets (B, T, K), lengths (B,), probs (B, T, K) -> (B, T, K)
     """
-    onsets = first_active(targets, lengths)
+    onsets = first_active(targets, lengths, min_run)
     order = torch.argsort(onsets, dim=1, stable=True)
     if probs is not None:
         order = _break_ties(targets, lengths, probs, onsets, order)
@@ -70,8 +97,8 @@ def _break_ties(targets, lengths, probs, onsets, order) -> torch.Tensor:
             stop = start + 1
             while stop < len(row) and row[stop] == row[start]:
                 stop += 1
-            # absent speakers (onset T) are all-zero columns: their order cannot matter
-            if stop - start > 1 and row[start] < frames:
+            # absent speakers (key 2T) are all-zero columns: their order cannot matter
+            if stop - start > 1 and row[start] < 2 * frames:
                 group = order_np[b, start:stop]
                 rows, cols = linear_sum_assignment(
                     scores[b][np.ix_(group, np.arange(start, stop))], maximize=True
@@ -143,8 +170,11 @@ def hybrid_loss(
     pil_weight: float = 0.5,
     intermediate_logits: list[torch.Tensor] | tuple = (),
     intermediate_weight: float = 0.0,
+    min_run: int = 1,
 ) -> LossTerms:
-    """``sort_weight * Sort + pil_weight * PIL + intermediate_weight * mean(block Sort losses)``.
+    """``sort_weight * Sort + pil_weight * PIL + intermediate_weight * mean(block Sort losses)``,
+    divided by the sum of the weights in use, so the weights are shares and the loss keeps the
+    scale of one BCE whatever they are (learning rates carry over between settings).
 
     Args:
         logits: the network's output logits (columns in arrival order).
@@ -158,7 +188,7 @@ def hybrid_loss(
     if sort_weight < 0 or pil_weight < 0 or sort_weight + pil_weight <= 0:
         raise ValueError("sort_weight and pil_weight must be >= 0, not both 0")
     probs = torch.sigmoid(logits.detach().float())
-    sort_loss = masked_bce(logits, sort_targets(targets, lengths, probs), lengths)
+    sort_loss = masked_bce(logits, sort_targets(targets, lengths, probs, min_run), lengths)
     pil_loss = (
         masked_bce(logits, pil_targets(logits, targets, lengths), lengths)
         if pil_weight > 0
@@ -169,11 +199,14 @@ def hybrid_loss(
         parts = []
         for block_logits in intermediate_logits:
             block_probs = torch.sigmoid(block_logits.detach().float())
-            block_targets = sort_targets(targets, lengths, block_probs)
+            block_targets = sort_targets(targets, lengths, block_probs, min_run)
             parts.append(masked_bce(block_logits, block_targets, lengths))
         intermediate = torch.stack(parts).mean()
+        total = sort_weight + pil_weight + intermediate_weight
+    else:
+        intermediate_weight, total = 0.0, sort_weight + pil_weight
     loss = sort_weight * sort_loss + pil_weight * pil_loss + intermediate_weight * intermediate
-    return LossTerms(loss, sort_loss, pil_loss, intermediate)
+    return LossTerms(loss / total, sort_loss, pil_loss, intermediate)
 
 
 def frame_errors(

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diarize.audio.features import SAMPLE_RATE
+from diarize.audio.features import FRAME_SHIFT, SAMPLE_RATE, num_model_frames
 from diarize.audio.io import REFERENCE_RMS, load_audio, scale_to_rms
+from diarize.data.feature_cache import read_features
 from diarize.data.labels import rttm_to_frame_targets
 from diarize.data.manifest import ManifestEntry, read_manifest
 from diarize.data.rttm import Turn, read_rttm
@@ -88,6 +89,9 @@ class DiarizationDataset(torch.utils.data.Dataset):
         min_window_sec: skip tiles shorter than this at the end of a recording.
         normalize: waveform level per window, ``"rms"``, ``"peak"`` or ``"none"``.
         gain_db: random gain range in dB (0: none).
+        feature_files: one cached front-end feature file per entry (see
+            :mod:`diarize.data.feature_cache`); then windows hold ``emb`` instead of ``audio``
+            and start on the 80 ms frame grid.
     """
 
     def __init__(
@@ -100,6 +104,7 @@ class DiarizationDataset(torch.utils.data.Dataset):
         min_window_sec: float = 1.0,
         normalize: str = "rms",
         gain_db: float = 0.0,
+        feature_files: list[Path] | None = None,
     ) -> None:
         if normalize not in ("rms", "peak", "none"):
             raise DiarizeError(f"normalize must be 'rms', 'peak' or 'none', got {normalize!r}")
@@ -109,6 +114,7 @@ class DiarizationDataset(torch.utils.data.Dataset):
         self.session_len_sec, self.max_speakers = session_len_sec, max_speakers
         self.random_crop, self.normalize, self.gain_db = random_crop, normalize, gain_db
         self.windows = _windows(entries, session_len_sec, random_crop, min_window_sec)
+        self.feature_files = feature_files
         self._warned = False
 
     def __len__(self) -> int:
@@ -124,12 +130,38 @@ class DiarizationDataset(torch.utils.data.Dataset):
         start = window.start
         if start is None:
             start = float(rng.uniform(0.0, max(entry.duration - window.length, 0.0)))
+        if self.feature_files is not None:
+            return self._cached_window(window, entry, start)
         audio = load_audio(entry.audio_filepath, entry.offset + start, window.length)
+        labels = self._labels(window, entry, start, len(audio) / SAMPLE_RATE)
+        audio = _level(audio, self.normalize)
+        if self.gain_db > 0:
+            audio = audio * np.float32(10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20))
+        return {
+            "audio": torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),
+            "targets": torch.from_numpy(labels.targets),
+            "uri": entry.uniq_id,
+            "offset": entry.offset + start,
+        }
+
+    def _cached_window(self, window: Window, entry: ManifestEntry, start: float) -> dict:
+        """A window of cached front-end features, snapped to the 80 ms frame grid."""
+        first = int(round(start / FRAME_SHIFT))
+        start = first * FRAME_SHIFT
+        frames = num_model_frames(int(round(window.length * SAMPLE_RATE)))
+        labels = self._labels(window, entry, start, frames * FRAME_SHIFT)
+        frames = min(frames, len(labels.targets))
+        emb = read_features(self.feature_files[window.entry], first, frames)
+        return {
+            "emb": torch.from_numpy(emb),
+            "targets": torch.from_numpy(labels.targets[:frames]),
+            "uri": entry.uniq_id,
+            "offset": entry.offset + start,
+        }
+
+    def _labels(self, window: Window, entry: ManifestEntry, start: float, duration: float):
         labels = rttm_to_frame_targets(
-            self.turns[window.entry],
-            entry.offset + start,
-            len(audio) / SAMPLE_RATE,
-            self.max_speakers,
+            self.turns[window.entry], entry.offset + start, duration, self.max_speakers
         )
         if labels.dropped and not self._warned:
             self._warned = True
@@ -141,15 +173,7 @@ class DiarizationDataset(torch.utils.data.Dataset):
                 self.max_speakers,
                 ", ".join(labels.dropped),
             )
-        audio = _level(audio, self.normalize)
-        if self.gain_db > 0:
-            audio = audio * np.float32(10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20))
-        return {
-            "audio": torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),
-            "targets": torch.from_numpy(labels.targets),
-            "uri": entry.uniq_id,
-            "offset": entry.offset + start,
-        }
+        return labels
 
 
 def _windows(
@@ -186,6 +210,8 @@ def collate_windows(batch: list[dict]) -> dict:
     Shape:
         -> audio (B, N_max), audio_lengths (B,), targets (B, T_max, K), target_lengths (B,)
     """
+    if "emb" in batch[0]:
+        return _collate_features(batch)
     audio_lengths = torch.tensor([len(item["audio"]) for item in batch])
     target_lengths = torch.tensor([len(item["targets"]) for item in batch])
     audio = torch.zeros(len(batch), int(audio_lengths.max()))
@@ -198,6 +224,24 @@ def collate_windows(batch: list[dict]) -> dict:
         "audio_lengths": audio_lengths,
         "targets": targets,
         "target_lengths": target_lengths,
+        "uris": [item["uri"] for item in batch],
+        "offsets": [item["offset"] for item in batch],
+    }
+
+
+def _collate_features(batch: list[dict]) -> dict:
+    """Cached-feature windows: emb (B, T_max, D), emb_lengths (B,), targets, target_lengths."""
+    lengths = torch.tensor([len(item["emb"]) for item in batch])
+    emb = torch.zeros(len(batch), int(lengths.max()), batch[0]["emb"].shape[1])
+    targets = torch.zeros(len(batch), int(lengths.max()), batch[0]["targets"].shape[1])
+    for b, item in enumerate(batch):
+        emb[b, : len(item["emb"])] = item["emb"]
+        targets[b, : len(item["targets"])] = item["targets"]
+    return {
+        "emb": emb,
+        "emb_lengths": lengths,
+        "targets": targets,
+        "target_lengths": lengths,
         "uris": [item["uri"] for item in batch],
         "offsets": [item["offset"] for item in batch],
     }

@@ -73,6 +73,9 @@ class SortformerConfig:
     # True: each block's sorted activities are projected and added to the next block's input
     # (the SortFormer paper); False: a plain Transformer whose last head is the output (NeMo).
     permutation_encoding: bool = True
+    # a speaker arrives at its first run of this many active frames (1: the first frame; more
+    # keeps a one-frame blip from re-ranking the sort); the Sort loss orders targets the same way
+    arrival_min_frames: int = 1
 
 
 @dataclass

@@ -1,12 +1,15 @@
 """Front end: conv subsampling x8 (80 ms frames) and a compact Conformer encoder.
 
-No absolute positional encoding anywhere: chunked inference prepends a speaker cache of
-non-contiguous frames, so positions would lie; the convolution module gives local order.
+No absolute positional encoding: chunked inference prepends a speaker cache of non-contiguous
+frames, so absolute positions would lie. Order comes from the convolution module (local) and,
+with ``rel_pos``, a learned relative position bias in self-attention (who spoke first).
 Padded positions are zeroed after every layer so that a signal gives the same output alone
 or padded inside a batch.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -108,6 +111,62 @@ class ConvModule(nn.Module):
         return self.dropout(y)
 
 
+class RelativePositionBias(nn.Module):
+    """A learned bias per head and relative distance (T5-style buckets), added to attention.
+
+    Distances up to ``exact`` frames get a bucket each; longer ones share log-spaced buckets up
+    to ``max_distance`` (82 s at 80 ms). It tells the attention who came first without absolute
+    positions, which would lie when a speaker cache is prepended to a chunk.
+    """
+
+    def __init__(self, num_heads: int, num_buckets: int = 32, max_distance: int = 1024) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.num_buckets = num_buckets
+        self.max_distance = max_distance
+        self.bias = nn.Embedding(num_buckets, num_heads)
+        nn.init.zeros_(self.bias.weight)
+
+    def buckets(self, frames: int, device: torch.device) -> torch.Tensor:
+        """Bucket of ``key - query`` for every pair. Shape: -> (T, T)"""
+        positions = torch.arange(frames, device=device)
+        distance = positions[None, :] - positions[:, None]
+        half = self.num_buckets // 2
+        exact = half // 2
+        magnitude = distance.abs()
+        log_bucket = exact + (
+            torch.log(magnitude.clamp_min(1).float() / exact)
+            / math.log(self.max_distance / exact)
+            * (half - exact)
+        ).long().clamp_max(half - exact - 1)
+        bucket = torch.where(magnitude < exact, magnitude, log_bucket)
+        return bucket + half * (distance > 0)
+
+    def forward(self, frames: int, device: torch.device) -> torch.Tensor:
+        """Shape: -> (H, T, T)"""
+        return self.bias(self.buckets(frames, device)).permute(2, 0, 1)
+
+
+def attention_mask(
+    valid: torch.Tensor, num_heads: int, position_bias: RelativePositionBias | None
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """``(attn_mask, key_padding_mask)`` for ``nn.MultiheadAttention``.
+
+    Without a position bias, padding is a boolean key mask; with one, both are folded into
+    one additive float mask per (batch, head).
+
+    Shape:
+        valid (B, T) -> (B * H, T, T) or None, (B, T) or None
+    """
+    if position_bias is None:
+        return None, ~valid
+    batch, frames = valid.shape
+    bias = position_bias(frames, valid.device)[None].expand(batch, -1, -1, -1)
+    padding = torch.zeros(valid.shape, dtype=bias.dtype, device=valid.device)
+    padding = padding.masked_fill(~valid, float("-inf"))[:, None, None, :]
+    return (bias + padding).reshape(batch * num_heads, frames, frames), None
+
+
 class ConformerLayer(nn.Module):
     """Macaron FFN/2, self-attention, convolution module, FFN/2, LayerNorm."""
 
@@ -123,11 +182,19 @@ class ConformerLayer(nn.Module):
         self.ff2 = FeedForward(d_model, ff_expansion, dropout)
         self.out_norm = nn.LayerNorm(d_model)
 
-    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """Shape: x (B, T, D), valid (B, T) -> (B, T, D)"""
+    def forward(
+        self,
+        x: torch.Tensor,
+        valid: torch.Tensor,
+        masks: tuple[torch.Tensor | None, torch.Tensor | None] | None = None,
+    ) -> torch.Tensor:
+        """Shape: x (B, T, D), valid (B, T) -> (B, T, D); masks from :func:`attention_mask`"""
+        attn_mask, key_padding_mask = masks if masks is not None else (None, ~valid)
         x = x + 0.5 * self.ff1(x)
         y = self.attn_norm(x)
-        y, _ = self.attn(y, y, y, key_padding_mask=~valid, need_weights=False)
+        y, _ = self.attn(
+            y, y, y, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+        )
         x = x + self.attn_dropout(y)
         x = x + self.conv(x, valid)
         x = x + 0.5 * self.ff2(x)
@@ -145,9 +212,12 @@ class ConformerEncoder(nn.Module):
         ff_expansion: int,
         kernel_size: int,
         dropout: float,
+        rel_pos: bool = False,
     ) -> None:
         super().__init__()
+        self.num_heads = num_heads
         self.input_dropout = nn.Dropout(dropout)
+        self.position_bias = RelativePositionBias(num_heads) if rel_pos else None
         self.layers = nn.ModuleList(
             ConformerLayer(d_model, num_heads, ff_expansion, kernel_size, dropout)
             for _ in range(num_layers)
@@ -156,7 +226,8 @@ class ConformerEncoder(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Shape: x (B, T, D), lengths (B,) -> (B, T, D)"""
         valid = lengths_mask(lengths, x.shape[1])
+        masks = attention_mask(valid, self.num_heads, self.position_bias)
         x = self.input_dropout(x)
         for layer in self.layers:
-            x = layer(x, valid)
+            x = layer(x, valid, masks)
         return x

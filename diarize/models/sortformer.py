@@ -14,27 +14,26 @@ import torch
 from torch import nn
 
 from diarize.audio.features import LogMel, lengths_mask
+from diarize.losses import arrival_keys
+from diarize.models.campplus_frontend import CampplusFrontEnd
 from diarize.models.config import NetworkConfig, to_dict
 from diarize.models.frontend import ConformerEncoder, ConvSubsampling
 
 
 def sort_by_arrival(
-    logits: torch.Tensor, lengths: torch.Tensor | None = None
+    logits: torch.Tensor, lengths: torch.Tensor | None = None, min_run: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Columns reordered by arrival: first valid frame with logit > 0 (probability > 0.5).
+    """Columns reordered by arrival: first run of ``min_run`` valid frames with logit > 0.
 
-    Speakers never active go last; ties keep their column order (stable sort). The order is
-    an index (not differentiated); the gathered values carry the gradient.
+    The rule is :func:`diarize.losses.arrival_keys` (the one the Sort loss orders targets
+    by): speakers never active go last; ties keep their column order (stable sort). The order
+    is an index (not differentiated); the gathered values carry the gradient.
 
     Shape:
         logits (B, T, K), lengths (B,) -> sorted (B, T, K), order (B, K)
     """
     batch, frames, speakers = logits.shape
-    active = logits > 0
-    if lengths is not None:
-        active = active & lengths_mask(lengths, frames)[..., None]
-    first = torch.where(active.any(1), active.int().argmax(1), frames)  # (B, K)
-    order = torch.argsort(first, dim=1, stable=True)
+    order = torch.argsort(arrival_keys(logits > 0, lengths, min_run), dim=1, stable=True)
     return logits.gather(2, order[:, None, :].expand(batch, frames, speakers)), order
 
 
@@ -54,6 +53,7 @@ class SortformerBlock(nn.Module):
         )
         self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, max_speakers))
         self.encode = nn.Linear(max_speakers, d_model) if config.permutation_encoding else None
+        self.min_run = config.arrival_min_frames
 
     def forward(
         self, x: torch.Tensor, valid: torch.Tensor, lengths: torch.Tensor, need_head: bool
@@ -72,13 +72,16 @@ class SortformerBlock(nn.Module):
         logits = self.head(hidden)
         encoding = None
         if self.encode is not None:
-            logits, _ = sort_by_arrival(logits, lengths)
+            logits, _ = sort_by_arrival(logits, lengths, self.min_run)
             encoding = self.encode(torch.sigmoid(logits)) * valid[..., None]
         return hidden, logits, encoding
 
 
 class SortformerNetwork(nn.Module):
-    """Log-mel -> conv subsampling -> Conformer -> SortFormer blocks -> (B, T, K) activities.
+    """Front end -> Conformer -> SortFormer blocks -> (B, T, K) activities.
+
+    Front ends (``config.encoder.type``): ``conformer``, log-mel and conv subsampling trained
+    here; ``campplus``, the pretrained CAM++ trunk pooled to 80 ms and a linear adapter.
 
     Args:
         config: the architecture (stored in checkpoints so the model can be rebuilt).
@@ -90,8 +93,15 @@ class SortformerNetwork(nn.Module):
         self.max_speakers = config.max_speakers
         self.permutation_encoding = config.sortformer.permutation_encoding
         feats, enc, sf = config.features, config.encoder, config.sortformer
-        self.preprocessor = LogMel(feats.n_mels, feats.normalize, feats.dither, feats.preemph)
-        self.subsampling = ConvSubsampling(feats.n_mels, enc.subsampling_channels, enc.d_model)
+        self.front_end_type = enc.type
+        if enc.type == "campplus":
+            self.campplus = CampplusFrontEnd(enc.window_sec, enc.context_sec, enc.freeze)
+            self.adapter = nn.Sequential(
+                nn.Linear(CampplusFrontEnd.output_dim, enc.d_model), nn.LayerNorm(enc.d_model)
+            )
+        else:
+            self.preprocessor = LogMel(feats.n_mels, feats.normalize, feats.dither, feats.preemph)
+            self.subsampling = ConvSubsampling(feats.n_mels, enc.subsampling_channels, enc.d_model)
         self.encoder = ConformerEncoder(
             enc.d_model,
             enc.num_layers,
@@ -99,6 +109,7 @@ class SortformerNetwork(nn.Module):
             enc.ff_expansion,
             enc.conv_kernel_size,
             enc.dropout,
+            enc.rel_pos,
         )
         self.projection = nn.Linear(enc.d_model, sf.d_model) if enc.d_model != sf.d_model else None
         self.blocks = nn.ModuleList(
@@ -109,10 +120,27 @@ class SortformerNetwork(nn.Module):
         """The architecture as a plain dict (what checkpoints and exports store)."""
         return to_dict(self.config)
 
+    @property
+    def pretrained_front_end(self) -> bool:
+        """True when the frame embeddings come from a pretrained encoder (not log-mel here)."""
+        return self.front_end_type != "conformer"
+
+    def embed_audio(
+        self, audio: torch.Tensor, audio_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frame embeddings straight from audio, whatever the front end (no augmentation).
+
+        Shape:
+            audio (B, N), audio_lengths (B,) -> emb (B, T, D_front), lengths (B,)
+        """
+        if self.pretrained_front_end:
+            return self.campplus(audio, audio_lengths)
+        return self.embed(*self.features(audio, audio_lengths))
+
     def features(
         self, audio: torch.Tensor, audio_lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-mel features (dither in training mode only).
+        """Log-mel features (dither in training mode only); log-mel front end only.
 
         Shape:
             audio (B, N), audio_lengths (B,) -> feats (B, F, N // 160), feat_lengths (B,)
@@ -138,6 +166,8 @@ class SortformerNetwork(nn.Module):
             emb (B, T, D), lengths (B,) -> (B, T, K), [(B, T, K)] * (num_layers - 1)
         """
         valid = lengths_mask(lengths, emb.shape[1])
+        if self.pretrained_front_end:
+            emb = self.adapter(emb) * valid[..., None]
         x = self.encoder(emb, lengths)
         if self.projection is not None:
             x = self.projection(x) * valid[..., None]
@@ -170,6 +200,5 @@ class SortformerNetwork(nn.Module):
         Shape:
             audio (B, N), audio_lengths (B,) -> probs (B, T, K), frame_lengths (B,)
         """
-        feats, feat_lengths = self.features(audio, audio_lengths)
-        emb, lengths = self.embed(feats, feat_lengths)
+        emb, lengths = self.embed_audio(audio, audio_lengths)
         return self.forward_embeddings(emb, lengths), lengths

@@ -15,6 +15,7 @@ import torch
 
 from diarize.audio.features import FRAME_SHIFT, SpecAugment
 from diarize.losses import frame_errors, hybrid_loss
+from diarize.models.campplus_frontend import load_pretrained_campplus
 from diarize.models.config import ModelConfig, network_config
 from diarize.models.sortformer import SortformerNetwork
 from diarize.models.speaker_cache import cache_training_batch
@@ -47,6 +48,9 @@ class SortformerSystem(L.LightningModule):
             OmegaConf.merge(OmegaConf.structured(ModelConfig), config["model"])
         )
         self.network = SortformerNetwork(network_config(config))
+        pretrained = self.model_config.encoder.pretrained
+        if self.network.pretrained_front_end and pretrained:
+            load_pretrained_campplus(self.network.campplus, pretrained)
         augment = self.model_config.spec_augment
         self.spec_augment = SpecAugment(
             augment.freq_masks, augment.freq_width, augment.time_masks, augment.time_width
@@ -57,10 +61,15 @@ class SortformerSystem(L.LightningModule):
 
     def _logits(self, batch: dict, training: bool):
         network = self.network
-        feats, feat_lengths = network.features(batch["audio"], batch["audio_lengths"])
-        if training:
-            feats = self.spec_augment(feats, feat_lengths)
-        emb, lengths = network.embed(feats, feat_lengths)
+        if "emb" in batch:  # front-end features cached on disk (frozen pretrained front end)
+            emb, lengths = batch["emb"].float(), batch["emb_lengths"]
+        elif network.pretrained_front_end:
+            emb, lengths = network.embed_audio(batch["audio"], batch["audio_lengths"])
+        else:
+            feats, feat_lengths = network.features(batch["audio"], batch["audio_lengths"])
+            if training:
+                feats = self.spec_augment(feats, feat_lengths)
+            emb, lengths = network.embed(feats, feat_lengths)
         frames = emb.shape[1]
         targets = batch["targets"][:, :frames]
         lengths = torch.minimum(lengths, batch["target_lengths"])
@@ -88,6 +97,7 @@ class SortformerSystem(L.LightningModule):
             pil_weight=weights.pil_weight,
             intermediate_logits=earlier,
             intermediate_weight=weights.intermediate_weight,
+            min_run=self.model_config.sortformer.arrival_min_frames,
         )
 
     def training_step(self, batch: dict, batch_index: int) -> torch.Tensor:
@@ -131,10 +141,25 @@ class SortformerSystem(L.LightningModule):
 
     # -- optimiser and checkpoints ---------------------------------------------------------
 
+    def parameter_groups(self) -> list[dict]:
+        """Trainable parameters; a pretrained front end being fine-tuned gets its own LR."""
+        encoder = self.model_config.encoder
+        front = []
+        if self.network.pretrained_front_end:
+            front = [p for p in self.network.campplus.parameters() if p.requires_grad]
+        front_ids = {id(p) for p in front}
+        rest = [p for p in self.parameters() if p.requires_grad and id(p) not in front_ids]
+        groups = [{"params": rest}]
+        if front:
+            groups.append(
+                {"params": front, "lr": self.model_config.optim.lr * encoder.lr_multiplier}
+            )
+        return groups
+
     def configure_optimizers(self):
         optim = self.model_config.optim
         optimizer = torch.optim.AdamW(
-            self.parameters(),
+            self.parameter_groups(),
             lr=optim.lr,
             betas=tuple(optim.betas),
             weight_decay=optim.weight_decay,

@@ -26,6 +26,7 @@ from diarize.errors import DiarizeError
 from diarize.io_utils import check_writable_dir
 from diarize.models.system import SortformerSystem
 from diarize.training.callbacks import SaveLast, loggers
+from diarize.training.feature_cache import attach_feature_cache
 from diarize.training.init import check_resume, init_weights
 
 
@@ -64,6 +65,7 @@ def run_training(config: DictConfig) -> TrainingResult:
     if torch.cuda.is_available():
         torch.set_float32_matmul_precision("high")
     system = SortformerSystem(OmegaConf.to_container(config, resolve=True))
+    attach_feature_cache(data, system.network, model.train_ds, model.validation_ds)
 
     OmegaConf.save(config, exp_dir / "config.yaml")
     last = checkpoints / "last.ckpt"

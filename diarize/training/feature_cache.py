@@ -1,0 +1,86 @@
+"""Fill the on-disk feature cache of a frozen pretrained front end before training.
+
+Each manifest entry is loaded once, run through the front end in chunks (a whole number of
+the front end's windows, so chunking changes nothing) and written as fp16 ``.npy``; entries
+already cached are skipped, so an interrupted run picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from diarize.audio.io import load_audio
+from diarize.data.feature_cache import feature_path
+from diarize.data.manifest import ManifestEntry
+from diarize.models.sortformer import SortformerNetwork
+
+CHUNK_WINDOWS = 10  # front-end windows per forward pass
+
+
+def front_end_key(network: SortformerNetwork) -> str:
+    """What identifies the cached features: the front end's type and windowing."""
+    encoder = network.config.encoder
+    return f"{encoder.type}:{encoder.window_sec}:{encoder.context_sec}"
+
+
+@torch.no_grad()
+def cache_features(
+    network: SortformerNetwork, entries: list[ManifestEntry], folder: str | Path, desc: str = ""
+) -> list[Path]:
+    """Front-end features of every entry under ``folder`` (computed where missing)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = front_end_key(network)
+    paths = [feature_path(folder, entry, key) for entry in entries]
+    missing = [
+        (entry, path) for entry, path in zip(entries, paths, strict=True) if not path.is_file()
+    ]
+    if not missing:
+        return paths
+    front_end = network.campplus
+    was_training = front_end.training
+    front_end.eval()
+    chunk = CHUNK_WINDOWS * front_end.window * 160  # samples
+    for entry, path in tqdm(missing, desc=f"caching features {desc}".strip(), unit="file"):
+        audio = load_audio(entry.audio_filepath, entry.offset, entry.duration)
+        parts = []
+        for start in range(0, max(len(audio), 1), chunk):
+            piece = torch.from_numpy(np.ascontiguousarray(audio[start : start + chunk]))
+            emb, lengths = front_end(piece[None], torch.tensor([len(piece)]))
+            parts.append(emb[0, : int(lengths[0])].numpy().astype(np.float16))
+        handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=".npy")
+        os.close(handle)
+        try:
+            np.save(temp, np.concatenate(parts))
+            os.replace(temp, path)
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+    front_end.train(was_training)
+    return paths
+
+
+def attach_feature_cache(data, network: SortformerNetwork, train_ds, validation_ds) -> None:
+    """Point the data module's datasets at cached features when the front end allows it.
+
+    Only a frozen pretrained front end can be cached (a trained one changes every step);
+    each split uses its own ``feature_cache`` folder (None: no caching for that split).
+    """
+    encoder = network.config.encoder
+    if not (network.pretrained_front_end and encoder.freeze):
+        return
+    splits = [
+        ("train", data.train_set, train_ds),
+        ("validation", data.validation_set, validation_ds),
+    ]
+    for name, dataset, config in splits:
+        if dataset is not None and config.feature_cache:
+            dataset.feature_files = cache_features(
+                network, dataset.entries, config.feature_cache, desc=name
+            )

@@ -1,0 +1,73 @@
+"""Hold real voices out of training: source manifests for the real-voice test and for training.
+
+The voice bank's real recordings (klettres, codec2, pocketsphinx) are the only real speech
+here. About a third of their voices (every base voice whose name hashes into the held-out
+third, plus those the voice bank already put in test) are kept out of train and dev entirely;
+their *unperturbed* utterances are the source pool of the real-voice test mixes.
+
+Writes ``OUT/{train,dev,test}.json`` (the voice bank's free splits without the held-out voices)
+and ``OUT/real_test.json`` (held-out real voices, unperturbed), and prints the counts.
+
+    python recipes/campplus/local/heldout_real.py --voicebank data/voicebank --out data/campplus
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+
+def held_out(group: str) -> bool:
+    return int(hashlib.sha1(f"{group}|real-test".encode()).hexdigest(), 16) % 3 == 0
+
+
+def read_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_rows(path: Path, rows: list[dict], folder: Path) -> None:
+    lines = []
+    for row in rows:
+        row = dict(row)
+        audio = Path(row["audio_filepath"])
+        row["audio_filepath"] = str(audio if audio.is_absolute() else (folder / audio).resolve())
+        lines.append(json.dumps(row, ensure_ascii=False))
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text("\n".join(lines) + "\n")
+    temp.replace(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--voicebank", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    splits = {
+        name: read_rows(args.voicebank / f"{name}.free.json") for name in ("train", "dev", "test")
+    }
+    real = {r["group"] for rows in splits.values() for r in rows if r["source"].startswith("real-")}
+    test_real = {r["group"] for r in splits["test"] if r["source"].startswith("real-")}
+    heldout = {group for group in real if held_out(group)} | test_real
+    for name, rows in splits.items():
+        kept = [r for r in rows if r["group"] not in heldout]
+        write_rows(args.out / f"{name}.json", kept, args.voicebank)
+        print(f"{name}: {len({r['speaker_id'] for r in kept})} speakers, {len(kept)} utterances")
+    pool = [
+        r
+        for rows in splits.values()
+        for r in rows
+        if r["group"] in heldout and r["speaker_id"] == r["base_voice"]
+    ]
+    write_rows(args.out / "real_test.json", pool, args.voicebank)
+    sources = sorted({r["source"] for r in pool})
+    print(
+        f"real_test: {len(heldout)} held-out real voices of {len(real)} ({', '.join(sources)}), "
+        f"{len(pool)} utterances, {sum(r['duration'] for r in pool) / 60:.1f} min"
+    )
+
+
+if __name__ == "__main__":
+    main()
