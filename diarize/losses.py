@@ -18,7 +18,9 @@ from scipy.optimize import linear_sum_assignment
 from diarize.audio.features import lengths_mask
 
 
-def arrival_keys(active: torch.Tensor, lengths: torch.Tensor | None, min_run: int = 1) -> torch.Tensor:
+def arrival_keys(
+    active: torch.Tensor, lengths: torch.Tensor | None, min_run: int = 1
+) -> torch.Tensor:
     """Sort keys of arrival order: smaller arrives first.
 
     A speaker arrives at the first frame of its first run of ``min_run`` active frames in a
