@@ -51,7 +51,17 @@ class SortformerBlock(nn.Module):
             batch_first=True,
             norm_first=config.pre_ln,
         )
-        self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, max_speakers))
+        if config.permutation_encoding:
+            self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, max_speakers))
+        else:  # NeMo's released head: ReLU-Dropout-Linear-ReLU-Dropout-Linear
+            self.head = nn.Sequential(
+                nn.ReLU(),
+                nn.Dropout(0.5),
+                nn.Linear(d_model, d_model),
+                nn.ReLU(),
+                nn.Dropout(0.5),
+                nn.Linear(d_model, max_speakers),
+            )
         self.encode = nn.Linear(max_speakers, d_model) if config.permutation_encoding else None
         self.min_run = config.arrival_min_frames
 

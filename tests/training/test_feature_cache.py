@@ -1,0 +1,54 @@
+"""Training with a frozen pretrained front end reads features cached once per recording."""
+
+
+import numpy as np
+import torch
+
+from diarize.cli.main import main
+from diarize.data.dataset import DiarizationDataset, collate_windows, load_checked_manifest
+from diarize.data.feature_cache import feature_path
+from tests.cli.test_train import SHRINK, _tiny_set
+
+CAMPPLUS = [
+    "model.encoder.type=campplus",
+    "model.encoder.window_sec=2.0",
+    "model.encoder.context_sec=0.24",
+    "model.sortformer.arrival_min_frames=3",
+    "model.cache_training.prob=0",
+]
+
+
+def test_features_are_cached_once_and_training_resumes_on_them(tmp_path):
+    manifest = _tiny_set(tmp_path)
+    cache = tmp_path / "features"
+    args = ["train", *SHRINK, *CAMPPLUS, f"model.train_ds.manifest_filepath={manifest}"]
+    args += [f"model.train_ds.feature_cache={cache}", f"exp_dir={tmp_path / 'exp'}"]
+    args += ["trainer.max_steps=2", "trainer.enable_progress_bar=false"]
+    assert main(args) == 0
+    files = sorted(cache.glob("*.npy"))
+    assert len(files) == 2
+    stored = np.load(files[0])
+    assert stored.dtype == np.float16 and stored.shape[1] == 512
+    stamps = [f.stat().st_mtime_ns for f in files]
+    assert main([*args[:-3], "trainer.max_steps=3", "trainer.enable_progress_bar=false"]) == 0
+    assert [f.stat().st_mtime_ns for f in files] == stamps  # resumed without recomputing
+    assert (tmp_path / "exp" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_cached_windows_match_their_targets(tmp_path):
+    manifest = _tiny_set(tmp_path)
+    entries, turns = load_checked_manifest(manifest)
+    files = []
+    for entry in entries:
+        path = feature_path(tmp_path, entry, "test")
+        np.save(path, np.arange(75 * 4, dtype=np.float16).reshape(75, 4))  # 6 s = 75 frames
+        files.append(path)
+    dataset = DiarizationDataset(
+        entries, turns, 4.0, max_speakers=2, random_crop=False, feature_files=files
+    )
+    batch = collate_windows([dataset[0], dataset[1]])
+    assert batch["emb"].shape == (2, 50, 4) and batch["targets"].shape == (2, 50, 2)
+    assert torch.equal(batch["emb_lengths"], torch.tensor([50, 25]))
+    assert batch["emb"][1, 0, 0] == 50 * 4  # the second tile starts at frame 50 (4.0 s)
+    # speaker A of rec0 speaks from 0.4 s: frame 5 on
+    assert batch["targets"][0, :5].sum() == 0 and batch["targets"][0, 5:20, 0].all()
