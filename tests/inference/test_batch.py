@@ -52,7 +52,7 @@ def test_invalid_options_fail_even_when_every_file_is_done(tmp_path, diarizer, m
     out = tmp_path / "out"
     assert diarizer.diarize_folder(folder, out).ok
     for bad in (
-        {"num_speakers": 9},
+        {"num_speakers": 999},
         {"num_speakers": 0},
         {"min_speakers": 3, "max_speakers": 2},
         {"batch_size": 0},
@@ -64,7 +64,7 @@ def test_invalid_options_fail_even_when_every_file_is_done(tmp_path, diarizer, m
     base = ["infer", str(folder), "--out", str(out), "--quiet", "--device", "cpu"]
     model = ["--model", str(model_path)]
     for extra in (
-        [*model, "--num-speakers", "9"],
+        [*model, "--num-speakers", "999"],
         [*model, "--min-speakers", "3", "--max-speakers", "2"],
         [*model, "--postprocessing", str(tmp_path / "missing.yaml")],
         ["--model", str(tmp_path / "missing.pt")],
