@@ -13,6 +13,7 @@ examples:
   diarize infer calls/ --out rttm/ --min-speakers 2 --max-speakers 4 --model exp/model.pt
   diarize infer dev/manifest.json --out rttm/ --postprocessing exp/postprocess.yaml --plot
   diarize infer talk.mp3 --out rttm/ --device cuda --overwrite
+  diarize infer dev/manifest.json --out out/ --html     # then open out/index.html
   diarize infer calls/ --out rttm/ --device cpu --devices 2       # 2 CPU processes
   srun --ntasks-per-node 4 diarize infer calls/ --out rttm/ --devices 4 --num-nodes 2
 
@@ -21,6 +22,7 @@ when nobody speaks) and DIR/diarization.rttm with all of them. Recordings whose 
 exist are skipped unless --overwrite. A broken file is reported on one line and the run goes on;
 the exit status is 1 when any recording failed. Audio shorter than 1 s gets no speakers.
 When a manifest gives rttm_filepath, the run ends with the DER (collar 0.25 and 0).
+--html adds review pages (see 'diarize review'), with the manifest's reference when it has one.
 With --devices N (x --num-nodes M, or under torchrun/srun) the recordings are shared out by
 duration among N worker processes per machine (Lightning DDP; CPU processes split the cores).
 """
@@ -64,6 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parallel.add_argument("--num-nodes", type=int, default=1, metavar="M", help="machines")
     parser.add_argument("--json", action="store_true", help="also write DIR/<uri>.json")
     parser.add_argument("--plot", action="store_true", help="also write DIR/<uri>.png")
+    parser.add_argument("--html", action="store_true", help="also DIR/<uri>.html, DIR/index.html")
+    parser.add_argument("--html-embed-audio", action="store_true", help="audio inside the pages")
     parser.add_argument("--overwrite", action="store_true", help="redo finished recordings")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -74,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from diarize.inference.inputs import expand_inputs
     from diarize.inference.postprocess import check_speaker_hints
     from diarize.io_utils import check_writable_dir
+    from diarize.review.batch import review_options
 
     # everything that needs no model is checked before the model loads (seconds)
     hints = dict(
@@ -101,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         start_method="popen",  # workers re-run this command line
         progress=not args.quiet,
         error_prefix="diarize infer: ",
+        **review_options(args.html, embed_audio=args.html_embed_audio),
     )
     if not summary.is_main:
         return 0 if summary.ok else 1
