@@ -83,19 +83,5 @@ done
 
 names=()
 for test in "${tests[@]}"; do names+=("$(test_name "$test")"); done
-python - "$exp_root" "$arms" "${names[@]}" <<'EOF' | tee "$exp_root/ablation.md"
-import json, sys
-from pathlib import Path
-root, arms, tests = Path(sys.argv[1]), sys.argv[2].split(), sys.argv[3:]
-names = {"pe": "SortFormer (permutation encoding) + Sort loss",
-         "sort": "Transformer + Sort loss", "pil": "Transformer + PIL",
-         "hybrid": "SortFormer (permutation encoding) + 0.5 Sort + 0.5 PIL"}
-head = " | ".join(f"{t} DER c0.25 / c0" for t in tests)
-print(f"| model | {head} |\n|---|" + "---:|" * len(tests))
-for arm in arms:
-    cells = []
-    for t in tests:
-        der = [json.load(open(root / arm / f"{t}_c{c}.json"))["overall"]["der"] for c in ("0.25", "0")]
-        cells.append(f"{der[0]:.2f}% / {der[1]:.2f}%")
-    print(f"| {names[arm]} | " + " | ".join(cells) + " |")
-EOF
+python -m recipes.simulated.local.ablation_table "$exp_root" "$arms" "${names[@]}" \
+  | tee "$exp_root/ablation.md"

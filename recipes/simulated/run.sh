@@ -83,14 +83,7 @@ if should_run 1; then
     manifest="$voicebank/$split.json"
     [[ $sources == free ]] && manifest="$voicebank/$split.free.json"
     # a small pool (smoke size: 2 dev speakers) cannot fill 4-speaker sessions: drop those counts
-    counts=$(python - "$manifest" "$num_speakers" <<'EOF'
-import json, sys
-pool = len({json.loads(line)["speaker_id"] for line in open(sys.argv[1]) if line.strip()})
-print([int(c) for c in sys.argv[2].strip("[]").split(",") if int(c) <= pool])
-EOF
-)
-    counts=${counts// /}
-    [[ $counts == "[]" ]] && { echo "$manifest: no speakers to simulate from" >&2; exit 1; }
+    counts=$(python -m recipes.simulated.local.pool_counts "$manifest" "$num_speakers")
     [[ $counts != "$num_speakers" ]] && log "  $split: small speaker pool, num_speakers=$counts"
     diarize simulate source_manifest="$manifest" out_dir="$work/$split" \
       num_sessions="$n" session_length="$session_len" seed="$seed" num_speakers="$counts"

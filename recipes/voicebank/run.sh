@@ -24,7 +24,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
-local_dir=recipes/voicebank/local
+helpers=recipes.voicebank.local  # helpers run as modules (python -m) from the repo root
 
 stage=0
 stop_stage=5
@@ -110,22 +110,22 @@ fi
 
 if should_run 1; then
   log "stage 1: sentences"
-  py $local_dir/sentences.py --out "$out/text/sentences.txt" --seed 0 ${max_files:+--max-files $max_files}
+  py -m $helpers.sentences --out "$out/text/sentences.txt" --seed 0 ${max_files:+--max-files $max_files}
   touch "$(done_marker 1)"
 fi
 
 if should_run 2; then
   log "stage 2: voice catalogue and real recordings"
-  py $local_dir/voices.py --out "$out/voices.jsonl" ${max_voices:+--max-per-source $max_voices}
+  py -m $helpers.voices --out "$out/voices.jsonl" ${max_voices:+--max-per-source $max_voices}
   archive=$(ls "$out"/downloads/pocketsphinx-*.tar.gz 2>/dev/null | head -n 1 || true)
-  py $local_dir/real.py --out "$out" ${archive:+--pocketsphinx "$archive"} \
+  py -m $helpers.real --out "$out" ${archive:+--pocketsphinx "$archive"} \
     ${max_voices:+--max-per-source $max_voices} ${max_segments:+--max-segments $max_segments}
   touch "$(done_marker 2)"
 fi
 
 if should_run 3; then
   log "stage 3: render ($utts utterances ($slow_utts for kokoro/piper) x $perturbations perturbations per voice, $jobs jobs)"
-  py $local_dir/synth.py --voices "$out/voices.jsonl" "$out/real_voices.jsonl" \
+  py -m $helpers.synth --voices "$out/voices.jsonl" "$out/real_voices.jsonl" \
     --sentences "$out/text/sentences.txt" --out "$out" \
     --utts-per-speaker "$utts" --slow-utts-per-speaker "$slow_utts" \
     --perturbations "$perturbations" --jobs "$jobs"
@@ -134,13 +134,13 @@ fi
 
 if should_run 4; then
   log "stage 4: train / dev / test split by voice group"
-  py $local_dir/split.py --out "$out"
+  py -m $helpers.split --out "$out"
   touch "$(done_marker 4)"
 fi
 
 if should_run 5; then
   log "stage 5: statistics -> $out/stats.md"
-  py $local_dir/stats.py "$out/all.json" > "$out/stats.md"
+  py -m $helpers.stats "$out/all.json" > "$out/stats.md"
   cat "$out/stats.md"
   touch "$(done_marker 5)"
 fi

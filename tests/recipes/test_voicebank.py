@@ -7,23 +7,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-LOCAL = Path(__file__).resolve().parents[2] / "recipes" / "voicebank" / "local"
-sys.path.insert(0, str(LOCAL))
-
-import common  # noqa: E402
-import engines  # noqa: E402
-import real  # noqa: E402
-import sentences  # noqa: E402
-import split  # noqa: E402
-import stats  # noqa: E402
-import synth  # noqa: E402
-import voices  # noqa: E402
+from recipes.voicebank.local import (
+    common,
+    engines,
+    real,
+    sentences,
+    split,
+    stats,
+    synth,
+    voices,
+)
 
 # --- sentences ---------------------------------------------------------------------------
 
@@ -373,3 +371,38 @@ def test_stats_table():
     text = stats.markdown(table)
     assert "| flite | BSD-style" in text and "| 1 | 2 / 1 / 0 | 3 | 1.50 |" in text
     assert text.splitlines()[-1].startswith("| **total** | | 1 | 2 / 1 / 0 | 3 | 1.50 |")
+
+
+# --- run.sh runs the helpers as modules ---------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_run_sh_names_only_helpers_that_exist():
+    import importlib.util
+    import re
+
+    script = (REPO / "recipes" / "voicebank" / "run.sh").read_text()
+    prefix = re.search(r"^helpers=(\S+)", script, flags=re.M).group(1)
+    names = re.findall(r"py -m \$helpers\.(\w+)", script)
+    assert sorted(names) == ["real", "sentences", "split", "stats", "synth", "voices"]
+    for name in names:
+        assert importlib.util.find_spec(f"{prefix}.{name}") is not None, name
+    assert "sys.path" not in "".join(path.read_text() for path in (REPO / "recipes").rglob("*.py"))
+
+
+def test_a_helper_runs_as_a_module_from_the_repo_root(tmp_path):
+    import subprocess
+    import sys
+
+    for index in range(2):
+        part = {"speaker_id": f"s{index}", "group": f"g{index}", "source": "flite"}
+        part["audio_filepath"] = f"wav/s{index}/000000.wav"
+        (tmp_path / "parts").mkdir(exist_ok=True)
+        (tmp_path / "parts" / f"s{index}.jsonl").write_text(
+            json.dumps({**part, "base_voice": f"flite.v{index}", "duration": 1.0}) + "\n"
+        )
+    command = [sys.executable, "-m", "recipes.voicebank.local.split", "--out", str(tmp_path)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "all.json").is_file()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from common import Voice, stable_hash
+from recipes.voicebank.local.common import Voice, stable_hash
 
 # espeak-ng IPA (with --tie=^) -> the Kokoro/misaki phoneme alphabet, longest first. Kokoro-82M
 # was trained on misaki phonemes, which spell diphthongs and affricates as single symbols.

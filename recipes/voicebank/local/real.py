@@ -9,7 +9,7 @@ Writes ``<out>/real_src/<voice_id>/<n>.wav`` (16 kHz) and ``<out>/real_voices.js
 of engine ``real`` whose ``params.segments`` list those files, for synth.py to perturb.
 
 Usage:
-    python recipes/voicebank/local/real.py --out data/voicebank \
+    python -m recipes.voicebank.local.real --out data/voicebank \
         --pocketsphinx data/voicebank/downloads/pocketsphinx-5.1.1.tar.gz
 """
 
@@ -22,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from diarize.audio.io import SAMPLE_RATE
 from diarize.audio.vad import VadParams, speech_regions
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SAMPLE_RATE, Voice, log, safe_id, write_lines_atomic  # noqa: E402
-from voices import limit_per_source  # noqa: E402
+from recipes.voicebank.local.common import Voice, log, safe_id, write_lines_atomic
+from recipes.voicebank.local.voices import limit_per_source
 
 KLETTRES = Path("/usr/share/klettres")
 CODEC2 = Path("/usr/share/codec2")

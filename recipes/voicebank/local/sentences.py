@@ -6,8 +6,8 @@ Sources: man pages (/usr/share/man/man*/*.gz, roff stripped), licences
 cleaned to plain ASCII of 4..25 words, deduplicated and shuffled with a fixed seed.
 
 Usage:
-    python recipes/voicebank/local/sentences.py --out data/voicebank/text/sentences.txt
-    python recipes/voicebank/local/sentences.py --out s.txt --max-sentences 2000 --seed 1
+    python -m recipes.voicebank.local.sentences --out data/voicebank/text/sentences.txt
+    python -m recipes.voicebank.local.sentences --out s.txt --max-sentences 2000 --seed 1
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import log, write_lines_atomic  # noqa: E402
+from recipes.voicebank.local.common import log, write_lines_atomic
 
 MIN_WORDS = 4
 MAX_WORDS = 25

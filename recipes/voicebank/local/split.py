@@ -9,7 +9,7 @@ Writes ``{train,dev,test}.json`` and ``{train,dev,test}.free.json``, the latter 
 non-free MBROLA voices (see ``common.is_free``), and ``all.json``.
 
 Usage:
-    python recipes/voicebank/local/split.py --out data/voicebank
+    python -m recipes.voicebank.local.split --out data/voicebank
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import is_free, log, stable_hash, write_lines_atomic  # noqa: E402
+from recipes.voicebank.local.common import is_free, log, stable_hash, write_lines_atomic
 
 SPLITS = ("train", "dev", "test")
 

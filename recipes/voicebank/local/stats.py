@@ -1,7 +1,7 @@
 """Table of the voice bank by source: licence, speakers, utterances and hours (Markdown).
 
 Usage:
-    python recipes/voicebank/local/stats.py data/voicebank/all.json > data/voicebank/stats.md
+    python -m recipes.voicebank.local.stats data/voicebank/all.json > data/voicebank/stats.md
 """
 
 from __future__ import annotations

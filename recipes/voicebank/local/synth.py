@@ -8,7 +8,7 @@ Base voices come from voices.py (TTS engines; each utterance reads a different s
 real.py (recorded speakers, engine ``real``; every pseudo-speaker re-uses the same recordings).
 
 Usage:
-    python recipes/voicebank/local/synth.py --voices data/voicebank/voices.jsonl \
+    python -m recipes.voicebank.local.synth --voices data/voicebank/voices.jsonl \
         --sentences data/voicebank/text/sentences.txt --out data/voicebank \
         --utts-per-speaker 12 --slow-utts-per-speaker 5 --perturbations 4 --jobs 2
 """
@@ -23,8 +23,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
+from recipes.voicebank.local.common import (
     Perturbation,
     Voice,
     log,
@@ -35,7 +34,7 @@ from common import (  # noqa: E402
     stable_hash,
     write_lines_atomic,
 )
-from engines import ENGINES, speaker_settings  # noqa: E402
+from recipes.voicebank.local.engines import ENGINES, speaker_settings
 
 MIN_DURATION = 0.5  # seconds; shorter results (failed synthesis, all silence) are dropped
 # Neural engines take seconds per sentence on a shared CPU core (espeak-ng: milliseconds), so

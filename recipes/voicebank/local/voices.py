@@ -4,8 +4,8 @@ Engines that are missing are skipped with a log line, so the recipe runs with wh
 install stage managed to get.
 
 Usage:
-    python recipes/voicebank/local/voices.py --out data/voicebank/voices.jsonl
-    python recipes/voicebank/local/voices.py --out voices.jsonl --max-per-source 3   # smoke size
+    python -m recipes.voicebank.local.voices --out data/voicebank/voices.jsonl
+    python -m recipes.voicebank.local.voices --out voices.jsonl --max-per-source 3   # smoke size
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Voice, log, stable_hash, write_lines_atomic  # noqa: E402
+from recipes.voicebank.local.common import Voice, log, stable_hash, write_lines_atomic
 
 # espeak-ng accents that read English; each espeak-ng pseudo-speaker gets one of them.
 ESPEAK_ACCENTS = (

@@ -1,0 +1,1 @@
+"""The voice-bank recipe (see recipes/voicebank/README.md and run.sh)."""
