@@ -8,14 +8,15 @@ vectorised (FFT-based convolution and filtering), never a Python loop over sampl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 from scipy import signal
 
 from diarize.audio.io import SAMPLE_RATE
 from diarize.simulate.config import NOISE_TYPES, SimulateConfig
-from diarize.simulate.session import round4, source_segment
+from diarize.simulate.schema import AugmentPlan, NoisePlan, ReverbPlan, SessionPlan, SourcePiece
+from diarize.simulate.session import round4, source_piece
 from diarize.simulate.sources import SourceUtterance
 
 NOISE_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}  # power spectrum ~ 1 / f^exponent
@@ -189,30 +190,31 @@ def set_level(
 
 def plan_augment(
     rng: np.random.Generator,
-    session: dict,
+    session: SessionPlan,
     sources: Sequence[SourceUtterance],
     by_speaker: dict[str, list[int]],
     config: SimulateConfig,
-) -> dict[str, Any]:
-    """Gains, reverberation, background noise, telephone band and level of one session.
+) -> SessionPlan:
+    """``session`` with its acoustics drawn: gains, reverberation, noise, telephone band, level.
 
-    Sets each segment's ``gain_db`` (speaker gain + per-utterance jitter) in ``session`` and
-    returns the ``augment`` entry of the plan.
+    Each segment gets its ``gain_db`` (speaker gain + per-utterance jitter); the rest goes into
+    the session's ``augment``.
     """
     aug = config.augment
-    speakers = session["speakers"]
+    speakers = session.speakers
     spread = aug.gain_spread_db / 2
     speaker_gain = {s: round4(rng.uniform(-spread, spread)) for s in speakers}
-    for segment in session["segments"]:
+    segments = []
+    for segment in session.segments:
         jitter = rng.uniform(-aug.utterance_gain_db, aug.utterance_gain_db)
-        segment["gain_db"] = round4(speaker_gain[segment["speaker"]] + jitter)
+        segments.append(replace(segment, gain_db=round4(speaker_gain[segment.speaker] + jitter)))
     reverb = None
     if rng.random() < aug.reverb.prob:
         reverb = {
-            s: {
-                "rt60": round4(rng.uniform(*aug.reverb.rt60)),
-                "drr_db": round4(rng.uniform(*aug.reverb.drr_db)),
-            }
+            s: ReverbPlan(
+                rt60=round4(rng.uniform(*aug.reverb.rt60)),
+                drr_db=round4(rng.uniform(*aug.reverb.drr_db)),
+            )
             for s in speakers
         }
     noise = None
@@ -220,27 +222,27 @@ def plan_augment(
         kinds = [k for k in NOISE_TYPES if aug.noise.types.get(k, 0.0) > 0]
         weights = np.array([aug.noise.types[k] for k in kinds], dtype=np.float64)
         kind = str(rng.choice(kinds, p=weights / weights.sum()))
-        noise = {"type": kind, "snr_db": round4(rng.uniform(*aug.noise.snr_db))}
+        noise = NoisePlan(kind, round4(rng.uniform(*aug.noise.snr_db)))
         if kind == "babble":
-            bed = _babble_bed(rng, speakers, sources, by_speaker, session["duration"], aug.noise)
+            bed = _babble_bed(rng, speakers, sources, by_speaker, session.duration, aug.noise)
             if bed:
-                noise["babble"] = bed
-                noise["snr_db"] = max(noise["snr_db"], aug.noise.babble_min_snr_db)
+                snr_db = max(noise.snr_db, aug.noise.babble_min_snr_db)
+                noise = replace(noise, snr_db=snr_db, babble=tuple(bed))
             else:  # too few other speakers: babble would be one intelligible, unlabelled voice
-                noise["type"] = "pink"
+                noise = replace(noise, kind="pink")
     if noise is None:  # a faint floor: real recordings are never digitally silent
-        noise = {"type": "white", "snr_db": round4(rng.uniform(*aug.noise.floor_snr_db))}
-        noise["floor"] = True
-    return {
-        "speaker_gain_db": speaker_gain,
-        "reverb": reverb,
-        "noise": noise,
-        "telephone": bool(rng.random() < aug.telephone.prob),
-        "level_db": round4(rng.uniform(*aug.level_db)),
-    }
+        noise = NoisePlan("white", round4(rng.uniform(*aug.noise.floor_snr_db)), floor=True)
+    acoustics = AugmentPlan(
+        speaker_gain_db=speaker_gain,
+        reverb=reverb,
+        noise=noise,
+        telephone=bool(rng.random() < aug.telephone.prob),
+        level_db=round4(rng.uniform(*aug.level_db)),
+    )
+    return replace(session, segments=tuple(segments), augment=acoustics)
 
 
-def _babble_bed(rng, speakers, sources, by_speaker, duration, noise_config) -> list[dict]:
+def _babble_bed(rng, speakers, sources, by_speaker, duration, noise_config) -> list[SourcePiece]:
     """Utterances of other speakers, back to back per talker, for a bed the renderer tiles.
 
     Empty when the pool has fewer than ``babble_talkers[0]`` speakers outside the session.
@@ -259,6 +261,6 @@ def _babble_bed(rng, speakers, sources, by_speaker, duration, noise_config) -> l
         while time < bed_length:
             utterance = sources[int(rng.choice(by_speaker[str(talker)]))]
             start, end = utterance.speech[0][0], utterance.speech[-1][1]
-            bed.append(source_segment(utterance, start, end - start, time))
+            bed.append(source_piece(utterance, start, end - start, time))
             time += end - start + float(rng.uniform(0.0, 0.3))
     return bed

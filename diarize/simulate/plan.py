@@ -1,9 +1,10 @@
 """Seeded session plans: which speakers talk, which utterance pieces go where, and the acoustics.
 
-A plan is plain JSON (cheap to inspect, test and diff); :mod:`diarize.simulate.render` turns it
-into audio + RTTM. Everything random in session ``i`` comes from generators seeded with
-``(seed, i, stream)``, so sessions are independent and reproducible; only the speaker choice looks
-at earlier sessions (least-used speakers first, so the pool is covered).
+A plan is a tree of frozen dataclasses (:mod:`diarize.simulate.schema`) saved as plain JSON
+(cheap to inspect, test and diff); :mod:`diarize.simulate.render` turns it into audio + RTTM.
+Everything random in session ``i`` comes from generators seeded with ``(seed, i, stream)``, so
+sessions are independent and reproducible; only the speaker choice looks at earlier sessions
+(least-used speakers first, so the pool is covered).
 
 The layout of one session (turn-taking, overlap/silence controller) is in
 :mod:`diarize.simulate.session`; the acoustic draws are in :mod:`diarize.simulate.augment`.
@@ -19,10 +20,10 @@ import numpy as np
 from diarize.errors import DiarizeError
 from diarize.simulate.augment import plan_augment
 from diarize.simulate.config import SimulateConfig, num_speakers_choices
+from diarize.simulate.schema import RatioTargets, SessionPlan, SimulationPlan
 from diarize.simulate.session import SessionBuilder, round4
 from diarize.simulate.sources import SourceUtterance, group_by_speaker
 
-PLAN_VERSION = 1
 SPEECH_STREAM, AUGMENT_STREAM, RENDER_STREAM = 0, 1, 2
 # Kronecker-sequence steps: a different irrational per ratio so the two targets do not move in step
 _QUANTILE_STEPS = {1: (5**0.5 - 1) / 2, 2: 2**0.5 - 1}
@@ -33,7 +34,7 @@ def session_rng(seed: int, index: int, stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, index, stream])
 
 
-def plan_sessions(sources: Sequence[SourceUtterance], config: SimulateConfig) -> list[dict]:
+def plan_sessions(sources: Sequence[SourceUtterance], config: SimulateConfig) -> list[SessionPlan]:
     """Plans of ``config.num_sessions`` sessions (pure: same inputs, same plans).
 
     Raises:
@@ -60,19 +61,18 @@ def plan_sessions(sources: Sequence[SourceUtterance], config: SimulateConfig) ->
         )
         for speaker in speakers:
             usage[speaker] += 1
-        targets = {
-            "overlap_ratio": _draw_target(config.seed, index, 1, overlap_mean, config.ratio_spread)
+        targets = RatioTargets(
+            overlap_ratio=_draw_target(config.seed, index, 1, overlap_mean, config.ratio_spread)
             if num_speakers >= 2
             else 0.0,
-            "silence_ratio": _draw_target(
+            silence_ratio=_draw_target(
                 config.seed, index, 2, config.silence_ratio, config.ratio_spread
             ),
-        }
+        )
         builder = SessionBuilder(index, speakers, sources, by_speaker, targets, config, rng)
-        session = builder.build()
+        layout = builder.build()
         augment_rng = session_rng(config.seed, index, AUGMENT_STREAM)
-        session["augment"] = plan_augment(augment_rng, session, sources, by_speaker, config)
-        sessions.append(session)
+        sessions.append(plan_augment(augment_rng, layout, sources, by_speaker, config))
     return sessions
 
 
@@ -101,8 +101,8 @@ def choose_speakers(
     return [first, *rest[: num_speakers - 1]]
 
 
-def make_plan(sources: Sequence[SourceUtterance], config: Any) -> dict:
-    """The plan.json document: version, seed, the resolved config and every session's plan.
+def make_plan(sources: Sequence[SourceUtterance], config: Any) -> SimulationPlan:
+    """The plan of a run (plan.json): seed, the resolved config and every session's plan.
 
     Args:
         sources: the pool (with speech regions).
@@ -112,12 +112,11 @@ def make_plan(sources: Sequence[SourceUtterance], config: Any) -> dict:
 
     node = OmegaConf.structured(config) if not OmegaConf.is_config(config) else config
     settings = OmegaConf.to_object(node)
-    return {
-        "version": PLAN_VERSION,
-        "seed": settings.seed,
-        "config": OmegaConf.to_container(node, resolve=True),
-        "sessions": plan_sessions(sources, settings),
-    }
+    return SimulationPlan(
+        seed=settings.seed,
+        config=OmegaConf.to_container(node, resolve=True),
+        sessions=tuple(plan_sessions(sources, settings)),
+    )
 
 
 def _draw_target(seed: int, index: int, stream: int, mean: float, spread: float) -> float:

@@ -23,6 +23,7 @@ from diarize.errors import DiarizeError
 from diarize.io_utils import atomic_write_text, check_writable_dir
 from diarize.simulate import augment
 from diarize.simulate.plan import RENDER_STREAM, session_rng
+from diarize.simulate.schema import NoisePlan, SessionPlan, SimulationPlan, SourcePiece, TurnPlan
 from diarize.simulate.sources import parallel_map
 from diarize.simulate.stats import session_stats, summarize
 
@@ -30,7 +31,7 @@ REFERENCE_DB = -25.0  # every source piece is brought to this speech RMS before 
 
 
 def render_session(
-    session: dict,
+    session: SessionPlan,
     seed: int,
     out_dir: str | Path,
     band: Sequence[float] = (300.0, 3400.0),
@@ -41,7 +42,7 @@ def render_session(
     The statistics are measured on the RTTM as written (what a scorer will see).
     """
     out_dir = Path(out_dir)
-    uri = session["uri"]
+    uri = session.uri
     samples = render_audio(session, seed, band=band, mu_law=mu_law)
     audio_path = out_dir / "audio" / f"{uri}.wav"
     rttm_path = out_dir / "rttm" / f"{uri}.rttm"
@@ -54,86 +55,92 @@ def render_session(
     return {"uri": uri, **stats}
 
 
-def session_turns(session: dict) -> list[Turn]:
+def session_turns(session: SessionPlan) -> list[Turn]:
     """The RTTM turns of a planned session."""
-    return [Turn(uri=session["uri"], start=s, end=e, speaker=spk) for s, e, spk in session["turns"]]
+    return [
+        Turn(uri=session.uri, start=t.start, end=t.end, speaker=t.speaker) for t in session.turns
+    ]
 
 
 def render_audio(
-    session: dict, seed: int, band: Sequence[float] = (300.0, 3400.0), mu_law: bool = True
+    session: SessionPlan, seed: int, band: Sequence[float] = (300.0, 3400.0), mu_law: bool = True
 ) -> np.ndarray:
     """The session's 16 kHz mono signal, float32 in [-1, 1].
 
     Shape:
         (round(duration * 16000),)
     """
-    rng = session_rng(seed, session["index"], RENDER_STREAM)
-    num_samples = int(round(session["duration"] * SAMPLE_RATE))
-    plan = session["augment"]
-    reverb = plan.get("reverb")
-    tracks = {speaker: np.zeros(num_samples, dtype=np.float32) for speaker in session["speakers"]}
-    for segment in session["segments"]:
-        _add_segment(tracks[segment["speaker"]], segment, segment["gain_db"])
-    if reverb:
-        for speaker in session["speakers"]:  # the plan's order fixes the order of draws
-            params = reverb[speaker]
-            rir = augment.synthetic_rir(rng, params["rt60"], params["drr_db"])
+    if session.augment is None:
+        raise ValueError(f"session {session.uri} has no acoustics planned (augment is None)")
+    rng = session_rng(seed, session.index, RENDER_STREAM)
+    num_samples = int(round(session.duration * SAMPLE_RATE))
+    plan = session.augment
+    tracks = {speaker: np.zeros(num_samples, dtype=np.float32) for speaker in session.speakers}
+    for segment in session.segments:
+        _add_piece(tracks[segment.speaker], segment, segment.gain_db, segment.speech)
+    if plan.reverb:
+        for speaker in session.speakers:  # the plan's order fixes the order of draws
+            room = plan.reverb[speaker]
+            rir = augment.synthetic_rir(rng, room.rt60, room.drr_db)
             tracks[speaker] = augment.reverberate(tracks[speaker], rir)
     mix = np.sum(list(tracks.values()), axis=0, dtype=np.float32)
     del tracks
-    mask = speech_mask(session["turns"], num_samples)
-    noise = plan.get("noise")
-    if noise:
-        if noise["type"] == "babble":
-            bed = np.zeros(
-                int(round(min(session["duration"], 20.0) * SAMPLE_RATE)), dtype=np.float32
-            )
-            for segment in noise["babble"]:
-                _add_segment(bed, segment, 0.0)
-            # faded ends: no click where the tiled bed wraps around
-            background = augment.tile(augment.fade(bed, seconds=0.05), num_samples)
-        else:
-            background = augment.colored_noise(rng, num_samples, noise["type"])
-        mix = augment.add_at_snr(mix, background, noise["snr_db"], mask)
-    if plan.get("telephone"):
+    mask = speech_mask(session.turns, num_samples)
+    noise = plan.noise
+    if noise.kind == "babble":
+        bed = np.zeros(int(round(min(session.duration, 20.0) * SAMPLE_RATE)), dtype=np.float32)
+        for piece in noise.babble or ():
+            _add_piece(bed, piece, 0.0)
+        # faded ends: no click where the tiled bed wraps around
+        background = augment.tile(augment.fade(bed, seconds=0.05), num_samples)
+    else:
+        background = augment.colored_noise(rng, num_samples, noise.kind)
+    mix = augment.add_at_snr(mix, background, noise.snr_db, mask)
+    if plan.telephone:
         mix = augment.telephone(mix, band=tuple(band), mu_law=mu_law)
-    return augment.set_level(mix, plan["level_db"], mask)
+    return augment.set_level(mix, plan.level_db, mask)
 
 
-def speech_mask(turns: Sequence[Sequence], num_samples: int) -> np.ndarray:
+def speech_mask(turns: Sequence[TurnPlan], num_samples: int) -> np.ndarray:
     """True where any turn is active (sample resolution)."""
     delta = np.zeros(num_samples + 1, dtype=np.int32)
-    for start, end, _ in turns:
-        first = min(num_samples, int(round(start * SAMPLE_RATE)))
-        last = min(num_samples, int(round(end * SAMPLE_RATE)))
+    for turn in turns:
+        first = min(num_samples, int(round(turn.start * SAMPLE_RATE)))
+        last = min(num_samples, int(round(turn.end * SAMPLE_RATE)))
         delta[first] += 1
         delta[last] -= 1
     return np.cumsum(delta[:-1]) > 0
 
 
-def _add_segment(track: np.ndarray, segment: dict, gain_db: float) -> None:
-    """Load a planned source piece, level it, fade its edges and add it into ``track`` in place."""
-    piece = load_audio(
-        segment["audio_filepath"], offset=segment["offset"], duration=segment["duration"]
-    )
-    start = int(round(segment["start"] * SAMPLE_RATE))
-    if start >= len(track) or piece.size == 0:
+def _add_piece(
+    track: np.ndarray,
+    piece: SourcePiece,
+    gain_db: float,
+    speech: Sequence[tuple[float, float]] = (),
+) -> None:
+    """Load a planned source piece, level it, fade its edges and add it into ``track`` in place.
+
+    ``speech`` (session times) is where the piece is leveled; without it, on the whole piece.
+    """
+    samples = load_audio(piece.audio_filepath, offset=piece.offset, duration=piece.duration)
+    start = int(round(piece.start * SAMPLE_RATE))
+    if start >= len(track) or samples.size == 0:
         return
     # level on the speech inside the piece, so pauses and leading silence do not skew it
-    local = np.zeros(len(piece), dtype=bool)
-    for s, e in segment.get("speech", []):
-        first = max(0, int(round((s - segment["start"]) * SAMPLE_RATE)))
-        local[first : int(round((e - segment["start"]) * SAMPLE_RATE))] = True
-    level = augment.rms_db(piece, local)
+    local = np.zeros(len(samples), dtype=bool)
+    for s, e in speech:
+        first = max(0, int(round((s - piece.start) * SAMPLE_RATE)))
+        local[first : int(round((e - piece.start) * SAMPLE_RATE))] = True
+    level = augment.rms_db(samples, local)
     if level < -120.0:
         return
-    piece = augment.fade(piece) * augment.db_to_gain(REFERENCE_DB + gain_db - level)
-    end = min(len(track), start + len(piece))
-    track[start:end] += piece[: end - start]
+    samples = augment.fade(samples) * augment.db_to_gain(REFERENCE_DB + gain_db - level)
+    end = min(len(track), start + len(samples))
+    track[start:end] += samples[: end - start]
 
 
 def render_plan(
-    plan: dict,
+    plan: SimulationPlan,
     out_dir: str | Path,
     num_workers: int = 0,
     progress: bool = False,
@@ -141,7 +148,7 @@ def render_plan(
     """Render every session of a plan and write manifest.json and stats.json.
 
     Args:
-        plan: as written to plan.json (``seed``, ``config``, ``sessions``).
+        plan: the run's plan (see :func:`diarize.simulate.plan.make_plan`).
         out_dir: output folder.
         num_workers: processes (0: in this process).
         progress: show a progress bar.
@@ -150,10 +157,10 @@ def render_plan(
         The summary written to stats.json.
     """
     out_dir = Path(out_dir)
-    telephone = plan["config"]["augment"]["telephone"]
+    telephone = plan.config["augment"]["telephone"]
     jobs = [
-        (session, plan["seed"], str(out_dir), tuple(telephone["band"]), bool(telephone["mu_law"]))
-        for session in plan["sessions"]
+        (session, plan.seed, str(out_dir), tuple(telephone["band"]), bool(telephone["mu_law"]))
+        for session in plan.sessions
     ]
     results = parallel_map(
         _render_job, jobs, num_workers, progress, "rendering sessions", "session", chunksize=1
@@ -161,18 +168,18 @@ def render_plan(
     by_uri = {item["uri"]: item for item in results}
     entries = [
         ManifestEntry(
-            audio_filepath=out_dir / "audio" / f"{s['uri']}.wav",
+            audio_filepath=out_dir / "audio" / f"{s.uri}.wav",
             offset=0.0,
-            duration=by_uri[s["uri"]]["duration"],
-            rttm_filepath=out_dir / "rttm" / f"{s['uri']}.rttm",
-            num_speakers=s["num_speakers"],
-            uniq_id=s["uri"],
+            duration=by_uri[s.uri]["duration"],
+            rttm_filepath=out_dir / "rttm" / f"{s.uri}.rttm",
+            num_speakers=s.num_speakers,
+            uniq_id=s.uri,
         )
-        for s in plan["sessions"]
+        for s in plan.sessions
     ]
     write_manifest(out_dir / "manifest.json", entries)
-    remove_stale_sessions(out_dir, {s["uri"] for s in plan["sessions"]})
-    summary = summarize(results, _targets(plan), augment_counts(plan["sessions"]))
+    remove_stale_sessions(out_dir, {s.uri for s in plan.sessions})
+    summary = summarize(results, _targets(plan), augment_counts(plan.sessions))
     write_json(out_dir / "stats.json", {"summary": summary, "sessions": results})
     return summary
 
@@ -196,12 +203,13 @@ def remove_stale_sessions(out_dir: Path, uris: set[str]) -> list[Path]:
     return stale
 
 
-def augment_counts(sessions: Sequence[dict]) -> dict[str, Counter]:
+def augment_counts(sessions: Sequence[SessionPlan]) -> dict[str, Counter]:
     """How many sessions got each augmentation (for the summary)."""
-    noise = Counter(_noise_kind(s["augment"]["noise"]) for s in sessions)
-    reverb = Counter("yes" if s["augment"]["reverb"] else "no" for s in sessions)
-    phone = Counter("yes" if s["augment"]["telephone"] else "no" for s in sessions)
-    kinds = Counter(seg["kind"] for s in sessions for seg in s["segments"])
+    acoustics = [s.augment for s in sessions if s.augment is not None]
+    noise = Counter(_noise_kind(a.noise) for a in acoustics)
+    reverb = Counter("yes" if a.reverb else "no" for a in acoustics)
+    phone = Counter("yes" if a.telephone else "no" for a in acoustics)
+    kinds = Counter(seg.kind for s in sessions for seg in s.segments)
     return {"noise": noise, "reverb": reverb, "telephone": phone, "segments": kinds}
 
 
@@ -218,8 +226,8 @@ def write_json(path: str | Path, data: dict[str, Any], list_key: str = "sessions
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-def _targets(plan: dict) -> dict[str, float]:
-    config = plan["config"]
+def _targets(plan: SimulationPlan) -> dict[str, float]:
+    config = plan.config
     return {"overlap_ratio": config["overlap_ratio"], "silence_ratio": config["silence_ratio"]}
 
 
@@ -250,18 +258,16 @@ def simulate(config: Any, progress: bool = True, plan_only: bool = False) -> dic
     vad = VadParams(**{key: float(value) for key, value in config.vad.items()})
     sources = load_sources(config.source_manifest, vad, config.num_workers, progress)
     plan = make_plan(sources, config)
-    write_json(out_dir / "plan.json", plan)
+    write_json(out_dir / "plan.json", plan.to_json())
     if not plan_only:
         return render_plan(plan, out_dir, config.num_workers, progress)
-    planned = [{"uri": s["uri"], **s["stats"]} for s in plan["sessions"]]
-    summary = summarize(planned, _targets(plan), augment_counts(plan["sessions"]))
+    planned = [{"uri": s.uri, **s.stats} for s in plan.sessions]
+    summary = summarize(planned, _targets(plan), augment_counts(plan.sessions))
     write_json(
         out_dir / "stats.json", {"summary": summary, "sessions": planned, "planned_only": True}
     )
     return summary
 
 
-def _noise_kind(noise: dict | None) -> str:
-    if not noise:
-        return "none"
-    return "floor only" if noise.get("floor") else noise["type"]
+def _noise_kind(noise: NoisePlan) -> str:
+    return "floor only" if noise.floor else noise.kind

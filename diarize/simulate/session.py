@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from diarize.simulate.config import SimulateConfig
+from diarize.simulate.schema import RatioTargets, SessionPlan, SourcePiece, TurnPlan, UtterancePiece
 from diarize.simulate.sources import SourceUtterance
 from diarize.simulate.stats import activity, session_stats
 
@@ -43,7 +44,7 @@ class SessionBuilder:
         speakers: Sequence[str],
         sources: Sequence[SourceUtterance],
         by_speaker: dict[str, list[int]],
-        targets: dict[str, float],
+        targets: RatioTargets,
         config: SimulateConfig,
         rng: np.random.Generator,
     ):
@@ -59,11 +60,12 @@ class SessionBuilder:
             rng, len(speakers), self.turns.dominance_var, self.turns.min_dominance
         )
         self.speech: list[list[list[float]]] = [[] for _ in speakers]  # merged, per speaker
-        self.segments: list[dict] = []
+        self.segments: list[UtterancePiece] = []
         self.cursor = 0.0  # end of the latest speech placed
         self.last_source = [-1] * len(speakers)
 
-    def build(self) -> dict:
+    def build(self) -> SessionPlan:
+        """The session's layout and planned statistics (``augment`` not drawn yet)."""
         turns = self.turns
         self.cursor = float(self.rng.uniform(*turns.leading_silence))
         current = None
@@ -147,10 +149,7 @@ class SessionBuilder:
         return activity((tuple(iv) for spans in self.speech for iv in spans), self.cursor)
 
     def _prefer_overlap(self) -> bool:
-        target_overlap, target_silence = (
-            self.targets["overlap_ratio"],
-            self.targets["silence_ratio"],
-        )
+        target_overlap, target_silence = self.targets.overlap_ratio, self.targets.silence_ratio
         if target_overlap <= 0:
             return False
         speech, overlap = self._running()
@@ -161,7 +160,7 @@ class SessionBuilder:
     def _overlap_owed(self, turn_speech: float) -> float:
         """Overlap (s) that brings the running ratio to the target once a turn of this much speech
         is placed."""
-        target = self.targets["overlap_ratio"]
+        target = self.targets.overlap_ratio
         speech, overlap = self._running()
         return (target * (speech + turn_speech) - overlap) / (1.0 + target)
 
@@ -174,7 +173,7 @@ class SessionBuilder:
 
     def _gap(self, span: float, turn_speech: float) -> float:
         """Seconds of silence before the new turn."""
-        target = self.targets["silence_ratio"]
+        target = self.targets.silence_ratio
         speech, _ = self._running()
         silence = self.cursor - speech
         pauses = span - turn_speech  # the turn's own pauses count as silence too
@@ -195,7 +194,7 @@ class SessionBuilder:
         if self.rng.random() >= self.turns.backchannel_prob:
             return
         speech, overlap = self._running()
-        if speech <= 0 or overlap / speech >= self.targets["overlap_ratio"]:
+        if speech <= 0 or overlap / speech >= self.targets.overlap_ratio:
             return  # interjections add overlap; only when the session is short of it
         weights = self.dominance.copy()
         weights[speaker] = 0.0
@@ -234,20 +233,27 @@ class SessionBuilder:
             at = round4(start + piece.rel_start)
             if at >= self.length:  # the rest of the turn falls after the session's end
                 break
-            segment = source_segment(utterance, origin, piece.span, at)
-            segment.update(speaker=self.speakers[speaker], kind=kind)
-            segment["speech"] = [
-                [round4(at + s - origin), round4(at + e - origin)] for s, e in piece.regions
-            ]
+            where = source_piece(utterance, origin, piece.span, at)
+            segment = UtterancePiece(
+                where.audio_filepath,
+                where.offset,
+                where.duration,
+                where.start,
+                speaker=self.speakers[speaker],
+                kind=kind,
+                speech=tuple(
+                    (round4(at + s - origin), round4(at + e - origin)) for s, e in piece.regions
+                ),
+            )
             self.segments.append(segment)
-            for s, e in segment["speech"]:
+            for s, e in segment.speech:
                 if spans and s - spans[-1][1] < self.min_pause:
                     spans[-1][1] = max(spans[-1][1], e)
                 else:
                     spans.append([s, e])
             self.cursor = max(self.cursor, spans[-1][1])
 
-    def _result(self) -> dict:
+    def _result(self) -> SessionPlan:
         turns = []
         for speaker, spans in zip(self.speakers, self.speech, strict=True):
             for s, e in spans:
@@ -255,19 +261,19 @@ class SessionBuilder:
                 if e - s > 1e-3:
                     turns.append([s, e, speaker])
         turns.sort(key=lambda t: (t[0], t[1], t[2]))
-        self.segments.sort(key=lambda seg: (seg["start"], seg["speaker"]))
-        return {
-            "uri": self.uri,
-            "index": self.index,
-            "duration": self.length,
-            "num_speakers": len(self.speakers),
-            "speakers": list(self.speakers),
-            "targets": self.targets,
-            "dominance": {s: round4(w) for s, w in zip(self.speakers, self.dominance, strict=True)},
-            "segments": self.segments,
-            "turns": turns,
-            "stats": session_stats([tuple(t) for t in turns], self.length),
-        }
+        self.segments.sort(key=lambda seg: (seg.start, seg.speaker))
+        return SessionPlan(
+            uri=self.uri,
+            index=self.index,
+            duration=self.length,
+            num_speakers=len(self.speakers),
+            speakers=tuple(self.speakers),
+            targets=self.targets,
+            dominance={s: round4(w) for s, w in zip(self.speakers, self.dominance, strict=True)},
+            segments=tuple(self.segments),
+            turns=tuple(TurnPlan(s, e, speaker) for s, e, speaker in turns),
+            stats=session_stats([tuple(t) for t in turns], self.length),
+        )
 
 
 def cut_regions(
@@ -292,13 +298,16 @@ def cut_regions(
     return tuple(chosen)
 
 
-def source_segment(utterance: SourceUtterance, origin: float, duration: float, at: float) -> dict:
-    return {
-        "audio_filepath": utterance.audio_filepath,
-        "offset": round4(utterance.offset + origin),
-        "duration": round4(duration),
-        "start": round4(at),
-    }
+def source_piece(
+    utterance: SourceUtterance, origin: float, duration: float, at: float
+) -> SourcePiece:
+    """``duration`` seconds of ``utterance`` from ``origin`` (relative to it), placed at ``at``."""
+    return SourcePiece(
+        utterance.audio_filepath,
+        round4(utterance.offset + origin),
+        round4(duration),
+        round4(at),
+    )
 
 
 def dominance(rng: np.random.Generator, count: int, variance: float, minimum: float) -> np.ndarray:
