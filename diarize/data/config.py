@@ -10,7 +10,7 @@ class DatasetConfig:
     """One data split: a manifest cut into windows of ``session_len_sec``."""
 
     manifest_filepath: str | None = None
-    session_len_sec: float = 90.0
+    session_len_sec: float = 45.0
     batch_size: int = 4
     num_workers: int = 0
     shuffle: bool = True

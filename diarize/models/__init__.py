@@ -14,7 +14,7 @@ import torch
 
 from diarize.errors import DiarizeError
 from diarize.io_utils import atomic_path
-from diarize.models.config import NetworkConfig, network_config
+from diarize.models.config import NetworkConfig, network_config, stored_network_config
 from diarize.models.sortformer import SortformerNetwork, sort_by_arrival
 
 __all__ = [
@@ -110,7 +110,7 @@ def load_model(path: str | Path) -> SortformerNetwork:
     else:
         raise DiarizeError(f"{path}: not a diarize model file (no network config inside)")
     try:
-        network = build_network(config)
+        network = build_network(stored_network_config(config))
         network.load_state_dict(
             {
                 key: value.float() if value.is_floating_point() else value

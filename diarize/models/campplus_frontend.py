@@ -137,3 +137,33 @@ def load_pretrained_campplus(front_end: CampplusFrontEnd, path: str) -> None:
     except Exception as error:  # a torch unpickling or key error: one line is enough
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DiarizeError(f"{file}: not CAM++ weights ({reason})") from None
+
+
+def window_embeddings(
+    frames: torch.Tensor, lengths: torch.Tensor, campplus: CAMPPlus, width: int
+) -> torch.Tensor:
+    """CAM++ speaker embeddings of a sliding window around every 80 ms frame, unit length.
+
+    The trunk frames alone hardly cluster by speaker (they carry what is said as much as who
+    says it); CAM++'s own pooling (mean and standard deviation over time) and its embedding
+    layer make them speaker-discriminative. Here they pool ``width`` frames centred on each
+    frame, within the valid frames; the standard deviation is that of the 80 ms means, a
+    slight underestimate of the trunk's.
+
+    Shape:
+        frames (B, T, 512), lengths (B,) -> (B, T, 192)
+    """
+    batch, total, channels = frames.shape
+    valid = lengths_mask(lengths, total)[..., None].to(frames.dtype)
+    x = frames * valid
+    half = width // 2
+    padded = nn.functional.pad(torch.cat([x, x * x, valid], dim=-1), (0, 0, half + 1, half))
+    sums = padded.cumsum(1)
+    window = sums[:, width:] - sums[:, :-width]  # (B, T, 2C + 1): sums over [t - h, t + h]
+    count = window[..., -1:].clamp_min(1.0)
+    mean = window[..., :channels] / count
+    variance = window[..., channels:-1] / count - mean * mean
+    std = (variance.clamp_min(0) * count / (count - 1).clamp_min(1)).clamp_min(1e-8).sqrt()
+    stats = torch.cat([mean, std], dim=-1).reshape(batch * total, 2 * channels)
+    embeddings = campplus.xvector.dense(stats).reshape(batch, total, -1)
+    return nn.functional.normalize(embeddings, dim=-1) * valid

@@ -40,20 +40,22 @@ class EncoderConfig:
     speech of thousands of speakers) pooled to 80 ms -> linear adapter -> Conformer.
     """
 
-    type: str = "conformer"  # conformer | campplus
+    type: str = "campplus"  # campplus | conformer
     # campplus only: the fp32 weights written by scripts/fetch_campplus.py (read when a new
     # network is built for training; trained and exported models carry the weights)
-    pretrained: str | None = None
+    pretrained: str | None = "~/.cache/diarize/campplus_cn_en_common.pt"
     freeze: bool = True  # campplus: keep the pretrained trunk fixed (features can be cached)
     lr_multiplier: float = 0.1  # campplus, when not frozen: its learning rate relative to lr
     window_sec: float = 6.0  # campplus: the trunk sees the audio in windows of this length
     context_sec: float = 0.5  # ...plus this much context on each side (then cropped)
-    # relative position bias in the Conformer's self-attention (T5-style buckets); off for
-    # models trained before it existed
-    rel_pos: bool = False
-    subsampling_channels: int = 64
+    # campplus: each frame also gets the CAM++ speaker embedding of this much audio around it
+    # (0: trunk frames only)
+    speaker_window_sec: float = 1.5
+    # relative position bias in the Conformer's self-attention (T5-style buckets)
+    rel_pos: bool = True
+    subsampling_channels: int = 64  # conformer front end only
     d_model: int = 128
-    num_layers: int = 2
+    num_layers: int = 1
     num_heads: int = 4
     ff_expansion: int = 4
     conv_kernel_size: int = 15
@@ -75,7 +77,7 @@ class SortformerConfig:
     permutation_encoding: bool = True
     # a speaker arrives at its first run of this many active frames (1: the first frame; more
     # keeps a one-frame blip from re-ranking the sort); the Sort loss orders targets the same way
-    arrival_min_frames: int = 1
+    arrival_min_frames: int = 3
 
 
 @dataclass
@@ -104,7 +106,7 @@ class LossConfig:
 
     sort_weight: float = 0.5
     pil_weight: float = 0.5
-    intermediate_weight: float = 0.0
+    intermediate_weight: float = 0.2
 
 
 @dataclass
@@ -122,7 +124,7 @@ class OptimConfig:
 class CacheTrainingConfig:
     """Train on [speaker cache ; rest of window] inputs, as chunked long-audio inference sees."""
 
-    prob: float = 0.3  # chance per training sample
+    prob: float = 0.0  # chance per training sample (0: chunks are linked by speaker embeddings)
     budget: int = 188  # cache frames (the inference default)
     min_split_sec: float = 10.0  # the split point s is at least this far from both ends
 
@@ -139,13 +141,39 @@ class ModelConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     cache_training: CacheTrainingConfig = field(default_factory=CacheTrainingConfig)
-    train_ds: DatasetConfig = field(default_factory=DatasetConfig)
+    train_ds: DatasetConfig = field(
+        default_factory=lambda: DatasetConfig(feature_cache="${exp_dir}/features/train")
+    )
     validation_ds: DatasetConfig = field(
-        default_factory=lambda: DatasetConfig(shuffle=False, random_crop=False, gain_db=0.0)
+        default_factory=lambda: DatasetConfig(
+            batch_size=8,
+            shuffle=False,
+            random_crop=False,
+            gain_db=0.0,
+            feature_cache="${exp_dir}/features/dev",
+        )
     )
 
 
 NETWORK_KEYS = ("max_speakers", "features", "encoder", "sortformer")
+
+
+# Keys added after models were first stored, with the value that reproduces those models: a
+# stored config without them is a log-mel Conformer with the one-frame arrival rule.
+STORED_DEFAULTS = {
+    "encoder": {"type": "conformer", "rel_pos": False, "speaker_window_sec": 0.0},
+    "sortformer": {"arrival_min_frames": 1},
+}
+
+
+def stored_network_config(stored: dict) -> NetworkConfig:
+    """The :class:`NetworkConfig` of a checkpoint or exported model (older files included)."""
+    data = {key: dict(value) if isinstance(value, dict) else value for key, value in stored.items()}
+    for section, keys in STORED_DEFAULTS.items():
+        part = data.setdefault(section, {})
+        for key, value in keys.items():
+            part.setdefault(key, value)
+    return network_config(data)
 
 
 def network_config(source: Any) -> NetworkConfig:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from diarize.audio.features import LogMel, lengths_mask
+from diarize.audio.features import FRAME_SHIFT, LogMel, lengths_mask
 from diarize.losses import arrival_keys
-from diarize.models.campplus_frontend import CampplusFrontEnd
+from diarize.models.campplus import EMBEDDING_SIZE
+from diarize.models.campplus_frontend import CampplusFrontEnd, window_embeddings
 from diarize.models.config import NetworkConfig, to_dict
 from diarize.models.frontend import ConformerEncoder, ConvSubsampling
 
@@ -106,9 +107,11 @@ class SortformerNetwork(nn.Module):
         self.front_end_type = enc.type
         if enc.type == "campplus":
             self.campplus = CampplusFrontEnd(enc.window_sec, enc.context_sec, enc.freeze)
-            self.adapter = nn.Sequential(
-                nn.Linear(CampplusFrontEnd.output_dim, enc.d_model), nn.LayerNorm(enc.d_model)
-            )
+            self.speaker_window = round(enc.speaker_window_sec / FRAME_SHIFT) // 2 * 2 + 1
+            if enc.speaker_window_sec <= 0:
+                self.speaker_window = 0
+            inputs = CampplusFrontEnd.output_dim + (EMBEDDING_SIZE if self.speaker_window else 0)
+            self.adapter = nn.Sequential(nn.Linear(inputs, enc.d_model), nn.LayerNorm(enc.d_model))
         else:
             self.preprocessor = LogMel(feats.n_mels, feats.normalize, feats.dither, feats.preemph)
             self.subsampling = ConvSubsampling(feats.n_mels, enc.subsampling_channels, enc.d_model)
@@ -177,6 +180,11 @@ class SortformerNetwork(nn.Module):
         """
         valid = lengths_mask(lengths, emb.shape[1])
         if self.pretrained_front_end:
+            if self.speaker_window:
+                speakers = window_embeddings(
+                    emb, lengths, self.campplus.campplus, self.speaker_window
+                )
+                emb = torch.cat([emb, speakers], dim=-1)
             emb = self.adapter(emb) * valid[..., None]
         x = self.encoder(emb, lengths)
         if self.projection is not None:

@@ -13,7 +13,7 @@ import torch
 
 from diarize.errors import DiarizeError
 from diarize.models import load_model
-from diarize.models.config import first_difference, network_config
+from diarize.models.config import first_difference, stored_network_config
 from diarize.models.system import SortformerSystem
 
 
@@ -63,7 +63,7 @@ def check_resume(path: Path, system: SortformerSystem) -> None:
         raise DiarizeError(f"{path}: cannot resume, not a diarize checkpoint; {advice}")
     if "network_config" in payload:
         try:
-            theirs = network_config(payload["network_config"])
+            theirs = stored_network_config(payload["network_config"])
         except DiarizeError as error:
             raise DiarizeError(f"{path}: cannot resume ({error}); {advice}") from None
         difference = first_difference(system.network.config, theirs)

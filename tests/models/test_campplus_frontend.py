@@ -76,3 +76,22 @@ def test_missing_or_foreign_weights_fail_in_one_line(tmp_path, front_end):
     with pytest.raises(DiarizeError, match="not CAM\\+\\+ weights") as error:
         load_pretrained_campplus(front_end, foreign)
     assert "\n" not in str(error.value)
+
+
+def test_window_embeddings_equal_campplus_pooling_of_each_window():
+    from diarize.models.campplus import CAMPPlus, stats_pool
+    from diarize.models.campplus_frontend import window_embeddings
+
+    torch.manual_seed(0)
+    campplus = CAMPPlus().eval()
+    frames = torch.rand(2, 30, 512)
+    lengths = torch.tensor([30, 21])
+    with torch.no_grad():
+        ours = window_embeddings(frames, lengths, campplus, width=5)
+        for b, t in ((0, 0), (0, 12), (1, 20), (1, 10)):
+            window = frames[b, max(t - 2, 0) : min(t + 3, int(lengths[b]))]
+            expected = campplus.xvector.dense(stats_pool(window.T[None]))[0]
+            torch.testing.assert_close(
+                ours[b, t], torch.nn.functional.normalize(expected, dim=0), atol=1e-4, rtol=0
+            )
+    assert ours[1, 21:].abs().max() == 0

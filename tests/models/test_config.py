@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from diarize.errors import DiarizeError
 from diarize.models import build_network_from_config, load_model, save_model
-from diarize.models.config import network_config
+from diarize.models.config import network_config, stored_network_config
 from diarize.training.config import TrainConfig, load_train_config
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -26,8 +26,18 @@ def test_model_sizes_load(size):
     assert network_config(config).max_speakers == 4
 
 
-def test_small_is_the_default_network():
-    assert network_config(CONF / "model" / "small.yaml") == network_config(CONF / "train.yaml")
+def test_campplus_preset_is_the_default_network():
+    preset = network_config(CONF / "model" / "campplus.yaml")
+    assert preset == network_config(CONF / "train.yaml") == network_config({})
+    assert preset.encoder.type == "campplus"
+
+
+def test_stored_configs_from_before_the_front_end_choice_are_conformer():
+    stored = network_config(CONF / "model" / "small.yaml")
+    old = {"encoder": {"d_model": 128}, "sortformer": {"d_model": 128}}
+    assert stored_network_config(old).encoder.type == "conformer"
+    assert stored_network_config(old).sortformer.arrival_min_frames == 1
+    assert stored.encoder.type == "conformer"
 
 
 def test_bad_config_files(tmp_path):

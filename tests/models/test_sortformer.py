@@ -78,6 +78,7 @@ def test_flag_and_speaker_count(permutation_encoding, max_speakers):
                 "max_speakers": max_speakers,
                 "features": {"n_mels": 40},
                 "encoder": {
+                    "type": "conformer",
                     "subsampling_channels": 8,
                     "d_model": 32,
                     "num_layers": 1,

@@ -30,7 +30,7 @@ def test_features_are_cached_once_and_training_resumes_on_them(tmp_path):
     stored = np.load(files[0])
     assert stored.dtype == np.float16 and stored.shape[1] == 512
     stamps = [f.stat().st_mtime_ns for f in files]
-    assert main([*args[:-3], "trainer.max_steps=3", "trainer.enable_progress_bar=false"]) == 0
+    assert main([*args[:-2], "trainer.max_steps=3", "trainer.enable_progress_bar=false"]) == 0
     assert [f.stat().st_mtime_ns for f in files] == stamps  # resumed without recomputing
     assert (tmp_path / "exp" / "checkpoints" / "last.ckpt").is_file()
 
