@@ -14,6 +14,7 @@ Usage:
     python scripts/bench_infer.py --model exp/model.pt --minutes 15 60
     python scripts/bench_infer.py --random-model conf/train.yaml   # speed of an untrained net
     python scripts/bench_infer.py --device cuda
+    python scripts/bench_infer.py --stream 1.04 --minutes 15 60     # diarize stream instead
 """
 
 from __future__ import annotations
@@ -112,15 +113,19 @@ def random_model(config: str, path: Path) -> Path:
 
 
 def run_infer(
-    audio: Path, out: Path, model: str | None, device: str
+    audio: Path, out: Path, model: str | None, device: str, stream: float | None = None
 ) -> tuple[float, float, float, int]:
     """Run the whole command once; returns (wall s, CPU s, peak RSS in MB, exit status).
 
     CPU seconds (user + system) tell what the run would take on an idle machine when the
-    benchmark shares its cores with other work: about CPU s / cores.
+    benchmark shares its cores with other work: about CPU s / cores. With ``stream`` (a
+    latency in seconds) the command is ``diarize stream`` instead of ``diarize infer``.
     """
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "diarize", "infer", str(audio), "--out", str(out)]
+    if stream is not None:
+        command[3] = "stream"
+        command += ["--latency", f"{stream:g}"]
     command += ["--device", device, "--quiet"] + (["--model", model] if model else [])
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
@@ -137,6 +142,9 @@ def main() -> int:
     parser.add_argument("--model", default=None, help="model file (default: bundled)")
     parser.add_argument("--random-model", metavar="CONFIG", help="export a random net of CONFIG")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument(
+        "--stream", type=float, metavar="LATENCY", help="time diarize stream at this latency"
+    )
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench_infer")
     args = parser.parse_args()
 
@@ -149,7 +157,10 @@ def main() -> int:
         sf.write(base_path, base_conversation(), SAMPLE_RATE, subtype="PCM_16")
     base, _ = sf.read(base_path, dtype="float32")
 
-    print(f"model: {model or 'bundled default'}; device: {args.device}; cpus: {os.cpu_count()}")
+    command = f"diarize stream --latency {args.stream:g}" if args.stream else "diarize infer"
+    print(
+        f"{command}; model: {model or 'bundled default'}; device: {args.device}; cpus: {os.cpu_count()}"
+    )
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     header = ("minutes", "wall s", "RTF", "CPU s", "CPU RTF", "peak MB", "exit")
     print(" ".join(f"{h:>8}" for h in header))
@@ -158,7 +169,7 @@ def main() -> int:
         audio = args.workdir / f"bench_{minutes:g}min.wav"
         make_recording(audio, minutes, base)
         wall, cpu, peak, code = run_infer(
-            audio, args.workdir / f"out_{minutes:g}", model, args.device
+            audio, args.workdir / f"out_{minutes:g}", model, args.device, args.stream
         )
         seconds = minutes * 60
         print(

@@ -1,9 +1,11 @@
-"""Which past frames to keep in the arrival-order speaker cache (a pure function).
+"""Which past frames to keep in an arrival-order speaker cache (a pure function), and the
+training batches that show the network such a cache.
 
-Chunked long-audio inference prepends a cache of pre-encoder embeddings to each chunk; the
-cache is grouped speaker by speaker in arrival order, so the first cached speaker takes
-column 0 again, and so on. Training uses the same function on the targets, so that the model
-learns exactly what inference will show it.
+The streaming-Sortformer idea: a cache of pre-encoder embeddings, grouped speaker by speaker
+in arrival order, prepended to a chunk, so the first cached speaker takes column 0 again, and
+so on. Inference no longer uses a cache: long files and streams link chunk speakers through
+speaker embeddings (``diarize.inference.linking``, issue 12). What remains here serves
+training (``cache_training``), which models trained so far were built with.
 """
 
 from __future__ import annotations

@@ -1,3 +1,6 @@
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -9,11 +12,13 @@ from diarize.inference.longform import (
     ArraySource,
     FileSource,
     LongformConfig,
-    SpeakerCache,
     batch_posteriors,
     chunk_windows,
     longform_posteriors,
 )
+
+sys.path.append(str(Path(__file__).parent))
+from planted_network import PlantedNetwork, frame_labels, render, schedule  # noqa: E402
 
 NO_GATE = dict(silence_floor_db=None, min_audio_seconds=0.0, level_rms=None)
 
@@ -27,22 +32,24 @@ def _signal(seconds, seed=0):
 
 @pytest.mark.parametrize("num_samples", [1, 1279, 1280, 16000 * 7 + 333, 16000 * 20])
 @pytest.mark.parametrize("chunk_seconds", [1.0, 3.0, 100.0])
-def test_chunk_windows_cover_every_frame_once(num_samples, chunk_seconds):
-    config = LongformConfig(chunk_seconds=chunk_seconds, context_seconds=0.32)
+def test_chunk_windows_overlap_and_their_own_frames_tile_the_file(num_samples, chunk_seconds):
+    config = LongformConfig(chunk_seconds=chunk_seconds, overlap_seconds=chunk_seconds / 4)
     windows = chunk_windows(num_samples, config)
     total = num_model_frames(num_samples)
-    covered = [f for w in windows for f in range(w.start, w.stop)]
-    assert covered == list(range(total))
-    if len(windows) > 1:
-        sizes = [w.stop - w.start for w in windows]
-        assert max(sizes) - min(sizes) <= 1  # equal chunks, no tiny tail
-        assert max(sizes) * SAMPLES_PER_FRAME <= chunk_seconds * 16000
+    owned = [f for w in windows for f in range(w.own_start, w.own_stop)]
+    assert owned == list(range(total))
+    for before, after in zip(windows, windows[1:], strict=False):
+        assert after.start < before.stop  # neighbours overlap
     for w in windows:
-        assert w.first_sample == (w.start - w.left) * SAMPLES_PER_FRAME
-        assert w.last_sample <= num_samples
-        assert w.left <= 4 and w.right <= 4
+        assert w.start <= w.own_start < w.own_stop <= w.stop
+        assert (w.stop - w.start) * SAMPLES_PER_FRAME <= max(chunk_seconds * 16000, 1280)
+        assert w.first_sample == w.start * SAMPLES_PER_FRAME and w.last_sample <= num_samples
     if len(windows) == 1:
-        assert (windows[0].left, windows[0].right, windows[0].last_sample) == (0, 0, num_samples)
+        assert (windows[0].start, windows[0].last_sample) == (0, num_samples)
+    elif windows:
+        sizes = [w.stop - w.start for w in windows]
+        assert max(sizes) == min(sizes)  # equal chunks, no tiny tail
+        assert windows[-1].stop == total
 
 
 def test_one_chunk_equals_the_offline_forward(debug_network):
@@ -57,9 +64,10 @@ def test_one_chunk_equals_the_offline_forward(debug_network):
 
 def test_chunked_run_has_one_row_per_frame(debug_network):
     audio = _signal(11.3)
-    config = LongformConfig(chunk_seconds=3.0, cache_frames=24, **NO_GATE)
+    config = LongformConfig(chunk_seconds=3.0, overlap_seconds=0.8, **NO_GATE)
     probs = longform_posteriors(debug_network, ArraySource(audio), config)
-    assert probs.shape == (num_model_frames(len(audio)), debug_network.max_speakers)
+    assert probs.shape[0] == num_model_frames(len(audio))
+    assert probs.shape[1] >= debug_network.max_speakers
     assert np.isfinite(probs).all() and probs.min() >= 0 and probs.max() <= 1
     # deterministic: the same input gives the same output
     again = longform_posteriors(debug_network, ArraySource(audio), config)
@@ -78,9 +86,9 @@ class _CountingSource(ArraySource):
 
 def test_reads_are_bounded_by_the_chunk(debug_network):
     source = _CountingSource(_signal(12.0))
-    config = LongformConfig(chunk_seconds=4.0, context_seconds=0.16, **NO_GATE)
+    config = LongformConfig(chunk_seconds=4.0, overlap_seconds=1.0, **NO_GATE)
     longform_posteriors(debug_network, source, config)
-    assert source.longest <= (4.0 + 2 * 0.16) * 16000
+    assert source.longest <= 4.0 * 16000
 
 
 def test_file_source_matches_array_source(debug_network, tmp_path):
@@ -115,36 +123,113 @@ def test_batch_equals_one_by_one(debug_network):
         np.testing.assert_allclose(probs, alone, atol=1e-4)
 
 
-def test_cache_match_follows_cached_speakers():
-    cache = SpeakerCache(max_speakers=4, budget=8)
-    cache.labels = np.array([0, 0, 1, 1])
-    # the network swapped the two known speakers' columns
-    cache_probs = np.array(
-        [[0.1, 0.9, 0, 0], [0.2, 0.8, 0, 0], [0.9, 0.1, 0, 0], [0.7, 0.2, 0.1, 0]]
-    )
-    order = cache.match(cache_probs)
-    assert order.tolist() == [1, 0, 2, 3]
-    empty = SpeakerCache(max_speakers=3, budget=8)
-    assert empty.match(np.zeros((0, 3))).tolist() == [0, 1, 2]
-
-
-def test_cache_update_is_bounded_and_speaker_major():
-    cache = SpeakerCache(max_speakers=2, budget=6)
-    core = torch.arange(10, dtype=torch.float32)[:, None].repeat(1, 3)
-    probs = np.zeros((10, 2), np.float32)
-    probs[:5, 1] = 0.9  # speaker 1 first in time, but speaker 0 is global slot 0
-    probs[5:, 0] = 0.8
-    cache.update(core, np.zeros((0, 2), np.float32), probs)
-    assert 0 < cache.size <= 6
-    assert list(cache.labels) == sorted(cache.labels)  # speaker-major
-    assert set(cache.labels) == {0, 1}
-    rows = cache.embeddings(core)[:, 0].long().tolist()
-    assert all(probs[row, label] > 0.5 for row, label in zip(rows, cache.labels, strict=True))
-
-
 def test_level_normalisation_makes_the_output_gain_invariant(debug_network):
     audio = _signal(10.0)
     config = LongformConfig(chunk_seconds=4.0, silence_floor_db=None)
     quiet = longform_posteriors(debug_network, ArraySource(0.05 * audio), config)
     loud = longform_posteriors(debug_network, ArraySource(audio), config)
     np.testing.assert_allclose(quiet, loud, atol=1e-4)
+
+
+# --- global speaker identity, exact: a planted network (tests/inference/planted_network.py) ---
+
+PLANTED = dict(silence_floor_db=None, level_rms=None)
+
+
+class PlantedSource:
+    """Audio of a token schedule, rendered on demand (a 30-minute file is never in memory)."""
+
+    def __init__(self, frames):
+        self.frames = frames
+        self.num_samples = len(frames) * SAMPLES_PER_FRAME
+
+    def read(self, start, stop):
+        first, last = start // SAMPLES_PER_FRAME, -(-stop // SAMPLES_PER_FRAME)
+        audio = render(self.frames[first:last])
+        return audio[start - first * SAMPLES_PER_FRAME : stop - first * SAMPLES_PER_FRAME]
+
+
+def alternate(speakers, start, end, turn=4.0, pause=0.4):
+    """Turns of ``turn`` seconds taken in rotation by ``speakers`` over ``[start, end)``."""
+    turns, t, i = [], start, 0
+    while t + turn <= end:
+        turns.append((speakers[i % len(speakers)], t, t + turn - pause))
+        t, i = t + turn, i + 1
+    return turns
+
+
+def assert_one_label_per_speaker(labels, frames, tokens_of):
+    """Every true speaker has exactly one label over the file, and no two share one."""
+    seen = {}
+    for speaker, tokens in tokens_of.items():
+        alone = frames[:, tokens].any(1) & (frames.sum(1) == 1)
+        values = set(labels[alone].tolist())
+        assert len(values) == 1 and -1 not in values, (speaker, values)
+        seen[speaker] = values.pop()
+    assert len(set(seen.values())) == len(seen), seen
+    return seen
+
+
+def test_a_speaker_back_after_25_minutes_keeps_its_label():
+    network = PlantedNetwork([(0, 0), (1, 1), (2, 2)], num_voices=3, num_activities=3)
+    turns = alternate([0, 1], 0, 180) + alternate([1, 2], 180, 1680) + alternate([0, 2], 1680, 1800)
+    frames = schedule(1800, turns, 3)
+    probs = longform_posteriors(network, PlantedSource(frames), LongformConfig(**PLANTED))
+    labels = frame_labels(probs)
+    seen = assert_one_label_per_speaker(labels, frames, {0: [0], 1: [1], 2: [2]})
+    assert seen == {0: 0, 1: 1, 2: 2}
+
+
+def test_six_speakers_at_most_three_at_once_get_six_labels():
+    network = PlantedNetwork([(i, i) for i in range(6)], num_voices=6, num_activities=6)
+    # a group of three every 2 minutes, one voice replaced at a time: every chunk hears at
+    # most four (K) voices, the file six, and each leaves and comes back
+    turns = [
+        t
+        for i in range(9)
+        for t in alternate([(i + j) % 6 for j in range(3)], 120 * i, 120 * (i + 1))
+    ]
+    frames = schedule(1080, turns, 6)
+    probs = longform_posteriors(network, PlantedSource(frames), LongformConfig(**PLANTED))
+    labels = frame_labels(probs)
+    assert_one_label_per_speaker(labels, frames, {i: [i] for i in range(6)})
+    assert probs.shape[1] == 6 > network.max_speakers
+
+
+def folded_session():
+    """A and B, then B folded into A's column for 150 s, then B alone again and C arrives."""
+    # tokens: A, B, B-folded-into-A (B's voice, A's column), C
+    network = PlantedNetwork([(0, 0), (1, 1), (1, 0), (2, 2)], num_voices=3, num_activities=3)
+    turns = alternate([0, 1], 0, 100) + alternate([0, 2], 100, 250) + alternate([1, 3], 250, 400)
+    return network, schedule(400, turns, 4)
+
+
+def test_a_folded_speaker_neither_loses_nor_lends_its_label():
+    network, frames = folded_session()
+    probs = longform_posteriors(network, PlantedSource(frames), LongformConfig(**PLANTED))
+    labels = frame_labels(probs)
+    # B's frames while folded go to A (the network gave them no column of their own) ...
+    seen = assert_one_label_per_speaker(labels, frames, {"A": [0], "B": [1], "C": [3]})
+    # ... but B gets its own label back, and C a new one
+    assert seen == {"A": 0, "B": 1, "C": 2}
+
+
+def test_speaker_count_hints_apply_to_the_whole_file():
+    network = PlantedNetwork([(i, i) for i in range(6)], num_voices=6, num_activities=6)
+    turns = alternate([0, 1, 2], 0, 240) + alternate([3, 4, 5], 240, 480)
+    source = PlantedSource(schedule(480, turns, 6))
+    config = LongformConfig(**PLANTED)
+    assert frame_labels(longform_posteriors(network, source, config)).max() == 5
+    capped = longform_posteriors(network, source, config, max_speakers=5)
+    assert frame_labels(capped).max() == 4
+    # the chunk across the change hears four voices in four columns: never fewer than four
+    exact = longform_posteriors(network, source, config, num_speakers=3)
+    assert frame_labels(exact).max() == 3
+
+
+def test_fallback_pooling_without_campplus_links_speakers_too():
+    network = PlantedNetwork([(0, 0), (1, 1), (2, 2)], 3, 3, with_pooler=False)
+    turns = alternate([0, 1], 0, 120) + alternate([1, 2], 120, 400) + alternate([0, 2], 400, 480)
+    frames = schedule(480, turns, 3)
+    probs = longform_posteriors(network, PlantedSource(frames), LongformConfig(**PLANTED))
+    assert_one_label_per_speaker(frame_labels(probs), frames, {0: [0], 1: [1], 2: [2]})

@@ -1,0 +1,355 @@
+"""Live diarization: feed blocks of samples, get final labels and turns at a fixed latency.
+
+    >>> from diarize.inference.streaming import StreamingDiarizer
+    >>> stream = StreamingDiarizer.from_pretrained(latency=1.04)
+    >>> for block in microphone_blocks():            # float32 at 16 kHz, any block size
+    ...     for turn in stream.feed(block).turns:    # turns that became final
+    ...         print(turn)
+    >>> stream.finish()                              # the rest, at the end of the stream
+
+Every step finalizes ``block`` new 80 ms frames once ``lookahead`` more frames have arrived,
+so a frame is labelled ``(block + lookahead) * 0.08`` s after it was heard (NeMo's presets:
+0.32 s = 3 + 1 frames, 1.04 s = 6 + 7, 10 s = 124 + 1). The network sees the last
+``context_seconds`` of final frames plus the new ones, through the same :class:`WindowModel`
+as offline long files; its columns are linked to the stream's speakers by
+:class:`~diarize.inference.linking.OnlineLinker` (continuity with the final frames, then
+CAM++ embeddings against the running centroids). Labels never change once given. Steps fall on
+fixed frame boundaries, so the output does not depend on how the samples are split into
+blocks: a file and the same samples piped through stdin give the same result.
+
+Turns come from the same post-processing as offline (:func:`speaker_segments`), recomputed
+per speaker from the end of its last final turn; a turn is final once no later frame can
+change it (``pad_onset + min_duration_off`` after its end).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from diarize.audio.features import FRAME_SHIFT, num_model_frames
+from diarize.audio.io import SAMPLE_RATE
+from diarize.data.rttm import Turn, speaker_name
+from diarize.inference.linking import OnlineLinker, agreement
+from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, WindowModel
+from diarize.inference.postprocess import (
+    PostProcessingParams,
+    binarize,
+    mask_to_segments,
+    merge_segments,
+)
+
+# seconds -> (block, lookahead) frames, after NeMo's streaming Sortformer presets
+LATENCY_PRESETS = {0.32: (3, 1), 1.04: (6, 7), 10.0: (124, 1)}
+
+
+def latency_frames(latency: float) -> tuple[int, int]:
+    """``(block, lookahead)`` frames for a latency in seconds (a preset when within 0.05 s).
+
+    Raises:
+        ValueError: a latency below one frame (0.16 s).
+    """
+    for preset, frames in LATENCY_PRESETS.items():
+        if abs(latency - preset) <= 0.05:
+            return frames
+    total = int(round(latency / FRAME_SHIFT))
+    if total < 2:
+        raise ValueError(f"latency must be at least 0.16 s, got {latency}")
+    lookahead = min(7, total // 2) if total <= 20 else 1
+    return total - lookahead, lookahead
+
+
+@dataclass(frozen=True)
+class StreamUpdate:
+    """What one call to ``feed``/``finish`` made final.
+
+    Attributes:
+        start: index of the first new final frame.
+        probs: posteriors of the new final frames, one column per stream speaker (by id).
+        turns: turns that became final, in file time, speakers named in order of first turn.
+
+    Shape:
+        probs (frames, speakers)
+    """
+
+    start: int
+    probs: np.ndarray
+    turns: list[Turn]
+
+
+class StreamingDiarizer:
+    """Diarize audio as it arrives; one engine with offline long files.
+
+    Args:
+        network: a SortFormer network in eval mode.
+        latency: seconds from hearing a frame to its final label (see :func:`latency_frames`).
+        longform: level, silence gate and linking settings (shared with offline).
+        postprocessing: turn post-processing (default neutral).
+        uri: the stream's name in the turns.
+        context_seconds: final frames the network sees before the new ones.
+        embed_context_seconds: audio before a block used to compute its frame embeddings.
+        num_speakers, max_speakers: cap on the speakers of the stream.
+        device, bf16: where and how the network runs.
+    """
+
+    def __init__(
+        self,
+        network: torch.nn.Module,
+        latency: float = 1.04,
+        longform: LongformConfig | None = None,
+        postprocessing: PostProcessingParams | None = None,
+        uri: str = "stream",
+        context_seconds: float = 30.0,
+        embed_context_seconds: float = 1.0,
+        num_speakers: int | None = None,
+        max_speakers: int | None = None,
+        device: str | torch.device = "cpu",
+        bf16: bool = False,
+    ) -> None:
+        self.config = longform or LongformConfig()
+        self.block, self.lookahead = latency_frames(latency)
+        self.uri = uri
+        self.context = int(round(context_seconds / FRAME_SHIFT))
+        self.embed_context = int(round(embed_context_seconds / FRAME_SHIFT))
+        # the level is set once per stream from what was heard so far (see _gain), so a
+        # block is not scaled by itself
+        self.model = WindowModel(network, replace(self.config, level_rms=None), device, bf16)
+        self._embedder = self._block_embedder(network)
+        self.linker = OnlineLinker(
+            self.config.link_threshold,
+            self.config.continuity_threshold,
+            num_speakers if num_speakers is not None else max_speakers,
+        )
+        self.turn_tracker = TurnTracker(postprocessing or PostProcessingParams())
+        self._audio = np.zeros(0, dtype=np.float32)  # samples from _audio_start on
+        self._audio_start = 0
+        self._received = 0
+        self._power = [0.0, 0]  # sum of squares and count of non-silent samples
+        self._level_until = 0  # samples counted in _power
+        self._ring: torch.Tensor | None = None  # final frame embeddings, the last `context`
+        self._history = np.zeros((0, 0), dtype=np.float32)  # final posteriors (T, speakers)
+        self._final = 0
+
+    @classmethod
+    def from_pretrained(
+        cls, model: str | Path | None = None, latency: float = 1.04, **options
+    ) -> StreamingDiarizer:
+        """A streaming diarizer on a model file or the bundled default (with its tuned
+        post-processing, as ``Diarizer.from_pretrained``)."""
+        from diarize.inference.diarizer import Diarizer
+
+        diarizer = Diarizer.from_pretrained(model, device=options.pop("device", "cpu"))
+        options.setdefault("postprocessing", diarizer.postprocessing)
+        options.setdefault("longform", diarizer.longform)
+        return cls(diarizer.network, latency, device=diarizer.device, **options)
+
+    @property
+    def latency(self) -> float:
+        """Seconds from hearing a frame to its final label."""
+        return (self.block + self.lookahead) * FRAME_SHIFT
+
+    @property
+    def probs(self) -> np.ndarray:
+        """Final posteriors so far. Shape: (frames, speakers)"""
+        return self._history[: self._final]
+
+    @property
+    def turns(self) -> list[Turn]:
+        """Every final turn so far."""
+        return list(self.turn_tracker.turns)
+
+    def feed(self, samples: np.ndarray) -> StreamUpdate:
+        """Add samples (float32 mono 16 kHz, any number) and run every step they complete."""
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self._audio = np.concatenate([self._audio, samples])
+        self._received += len(samples)
+        start = self._final
+        while (self._final + self.block + self.lookahead) * SAMPLES_PER_FRAME <= self._received:
+            self._step(self.block, self.lookahead)
+        turns = self.turn_tracker.update(self._history, self._final, self.uri)
+        return StreamUpdate(start, self._history[start : self._final].copy(), turns)
+
+    def finish(self) -> StreamUpdate:
+        """End of stream: label the frames still waiting and close every turn."""
+        start = self._final
+        total = num_model_frames(self._received)
+        while self._final < total:
+            self._step(min(self.block, total - self._final), 0)
+        duration = self._received / SAMPLE_RATE
+        turns = self.turn_tracker.update(self._history, self._final, self.uri, duration)
+        return StreamUpdate(start, self._history[start : self._final].copy(), turns)
+
+    def _step(self, block: int, lookahead: int) -> None:
+        first = self._final
+        stop = min(first + block + lookahead, num_model_frames(self._received))
+        new = self._embed(first, stop)  # (stop - first, D)
+        past = self._ring if self._ring is not None else new[:0]
+        window = torch.cat([past, new])
+        probs = self.model.probs(window)
+        audio = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
+        probs[len(past) :] = self.model.gate(probs[len(past) :], audio)
+        known = len(past)
+        rows = slice(known, known + block)
+        embeddings, masses = self.model.speakers(window, probs, weights_rows=rows)
+        continuity = None
+        if known and self._history.shape[1]:
+            continuity = agreement(probs[:known], self._history[first - known : first])
+        active = (probs[known:] > 0.5).any(axis=0)
+        mapping = self.linker.link(continuity, embeddings, active)
+        self.linker.update(mapping, embeddings, masses)
+        self._grow(first + block, self.linker.num_speakers)
+        for column, speaker in enumerate(mapping):
+            if speaker >= 0:
+                self._history[first : first + block, speaker] = probs[rows, column]
+        self._final = first + block
+        ring = torch.cat([past, new[:block]])
+        self._ring = ring[-self.context :] if self.context else ring[:0]
+        self._forget()
+
+    def _embed(self, first: int, stop: int) -> torch.Tensor:
+        """Frame embeddings of frames ``[first, stop)`` with ``embed_context`` frames of audio
+        before them. Shape: (stop - first, D)"""
+        begin = max(0, first - self.embed_context)
+        audio = self._samples(begin * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
+        self._update_level(first, stop)
+        audio = audio * np.float32(self._gain())
+        signal = torch.from_numpy(np.ascontiguousarray(audio))[None].to(self.model.device)
+        lengths = torch.tensor([signal.shape[1]], device=self.model.device)
+        with torch.inference_mode():
+            emb, emb_lengths = self._embedder(signal, lengths)
+        return emb[0, first - begin : int(emb_lengths[0])].float()
+
+    def _block_embedder(self, network: torch.nn.Module):
+        """``embed_audio`` for short blocks. CAM++ normalises and embeds fixed windows, so a
+        copy of the front end whose window is one step's input (sharing CAM++'s weights)
+        avoids embedding a whole 6 s window of padding for every block."""
+        from diarize.models.campplus_frontend import CampplusFrontEnd
+
+        front_end = getattr(network, "campplus", None)
+        if not isinstance(front_end, CampplusFrontEnd):
+            return network.embed_audio
+
+        seconds = (self.embed_context + self.block + self.lookahead) * FRAME_SHIFT
+        block_front_end = CampplusFrontEnd(window_sec=seconds, context_sec=0.0, freeze=True)
+        block_front_end.campplus = front_end.campplus
+        return block_front_end.to(self.model.device).eval()
+
+    def _update_level(self, first: int, stop: int) -> None:
+        """Count the new samples (those not counted yet) in the running speech level."""
+        counted = self._power[1]
+        begin = max(first * SAMPLES_PER_FRAME, self._level_until)
+        end = min(stop * SAMPLES_PER_FRAME, self._received)
+        if end > begin:
+            chunk = self._samples(begin, end).astype(np.float64)
+            frames = chunk[: len(chunk) // 160 * 160].reshape(-1, 160)
+            loud = frames[(frames**2).mean(1) > 1e-8]  # skip digital silence
+            self._power = [self._power[0] + float((loud**2).sum()), counted + loud.size]
+            self._level_until = end
+
+    def _gain(self) -> float:
+        target = self.config.level_rms
+        if target is None or self._power[1] == 0:
+            return 1.0
+        return target / max(math.sqrt(self._power[0] / self._power[1]), 1e-8)
+
+    def _samples(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` of the stream (zeros past the end)."""
+        piece = self._audio[start - self._audio_start : stop - self._audio_start]
+        return np.pad(piece, (0, max(0, stop - start - len(piece))))
+
+    def _forget(self) -> None:
+        """Drop audio no later step needs (memory stays flat on endless streams)."""
+        keep_from = max(0, self._final - self.embed_context) * SAMPLES_PER_FRAME
+        if keep_from > self._audio_start:
+            self._audio = self._audio[keep_from - self._audio_start :]
+            self._audio_start = keep_from
+
+    def _grow(self, frames: int, speakers: int) -> None:
+        rows, cols = self._history.shape
+        if frames <= rows and speakers <= cols:
+            return
+        grown = np.zeros((max(frames, 2 * rows, 256), max(speakers, cols)), dtype=np.float32)
+        grown[:rows, :cols] = self._history
+        self._history = grown
+
+
+class TurnTracker:
+    """Final turns from growing posteriors, equal to offline post-processing of the same
+    posteriors (:func:`speaker_segments` per speaker), emitted as soon as they cannot change.
+
+    Each speaker is re-segmented from a frame where its hysteresis state is known to be off
+    (the start of its first speech after its last final turn), so a step costs the frames since
+    then, not the whole stream. Times are computed from global frame indices exactly as
+    :func:`speaker_segments` computes them, so that ties (a pad meeting the next pad) fall the
+    same way as offline.
+    """
+
+    def __init__(self, params: PostProcessingParams) -> None:
+        self.params = params
+        self.anchors: dict[int, int] = {}
+        self.names: dict[int, str] = {}
+        self.turns: list[Turn] = []
+
+    def update(
+        self, probs: np.ndarray, frames: int, uri: str, duration: float | None = None
+    ) -> list[Turn]:
+        """Turns made final by the first ``frames`` rows of ``probs``; ``duration``: the
+        stream has ended (every turn is final, clipped to it).
+
+        Shape:
+            probs (T, speakers)
+        """
+        p = self.params
+        now = frames * FRAME_SHIFT
+        ended = duration is not None
+        found: list[tuple[float, float, int]] = []
+        for speaker in range(probs.shape[1]):
+            anchor = self.anchors.get(speaker, 0)
+            mask = binarize(probs[anchor:frames, speaker], p.onset, p.offset)
+            raw = [
+                (anchor + int(round(s)), anchor + int(round(e)))
+                for s, e in mask_to_segments(mask, 1.0)
+            ]
+            # the steps of speaker_segments, on global frame indices
+            limit = duration if ended else now
+            padded = [
+                (
+                    max(0.0, float(s) * FRAME_SHIFT - p.pad_onset),
+                    min(limit, float(e) * FRAME_SHIFT + p.pad_offset),
+                )
+                for s, e in raw
+            ]
+            merged = merge_segments([(s, e) for s, e in padded if e > s])
+            kept = [(s, e) for s, e in merged if e - s >= p.min_duration_on]
+            if p.min_duration_off > 0:
+                kept = merge_segments(kept, max_gap=p.min_duration_off - 1e-9)
+            # a segment still open, or that later speech could still pad-merge into, may grow
+            # past min_duration_on or come within min_duration_off of a final-looking turn
+            cutoff = math.inf
+            if not ended:
+                cutoff = now - p.pad_onset - p.min_duration_off
+                unsettled = [s for s, e in merged if e >= now - p.pad_onset - 1e-9]
+                if unsettled:
+                    cutoff = min(cutoff, unsettled[0] - p.min_duration_off)
+            done = [(round(s, 6), round(e, 6)) for s, e in kept if e < cutoff - 1e-9]
+            found += [(s, e, speaker) for s, e in done]
+            settled = anchor
+            if done:  # the raw end of its last final turn
+                ends = [
+                    e for _, e in raw if float(e) * FRAME_SHIFT + p.pad_offset <= done[-1][1] + 1e-6
+                ]
+                settled = max(ends, default=anchor)
+            # restart at its next speech (state off just before), or at the end when there is
+            # none: a long-silent speaker costs nothing per step
+            later = [s for s, _ in raw if s >= settled]
+            self.anchors[speaker] = max(anchor, min(later[0] if later else frames, frames))
+        new_turns = []
+        for start, end, speaker in sorted(found):
+            name = self.names.setdefault(speaker, speaker_name(len(self.names)))
+            new_turns.append(Turn(uri=uri, start=start, end=end, speaker=name))
+        self.turns += new_turns
+        return new_turns

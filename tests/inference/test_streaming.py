@@ -1,0 +1,160 @@
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig
+from diarize.inference.postprocess import PostProcessingParams, speaker_segments
+from diarize.inference.streaming import StreamingDiarizer, TurnTracker, latency_frames
+
+sys.path.append(str(Path(__file__).parent))
+from planted_network import PlantedNetwork, frame_labels, render, schedule  # noqa: E402
+from test_longform import alternate, assert_one_label_per_speaker, folded_session  # noqa: E402
+
+PLANTED = LongformConfig(silence_floor_db=None, level_rms=None)
+
+
+def stream_all(stream, audio, block=16000):
+    updates = [stream.feed(audio[i : i + block]) for i in range(0, len(audio), block)]
+    return [*updates, stream.finish()]
+
+
+def test_latency_presets_follow_nemo():
+    assert latency_frames(0.32) == (3, 1)
+    assert latency_frames(1.0) == (6, 7)
+    assert latency_frames(10) == (124, 1)
+    assert sum(latency_frames(2.0)) == 25
+    with pytest.raises(ValueError):
+        latency_frames(0.05)
+
+
+def test_folded_speaker_streaming_keeps_labels_at_one_second():
+    network, frames = folded_session()
+    stream = StreamingDiarizer(network, 1.04, PLANTED)
+    stream_all(stream, render(frames))
+    labels = frame_labels(stream.probs)
+    seen = assert_one_label_per_speaker(labels, frames, {"A": [0], "B": [1], "C": [3]})
+    assert seen == {"A": 0, "B": 1, "C": 2}
+
+
+def test_streaming_return_after_absence_and_six_speakers():
+    network = PlantedNetwork([(i, i) for i in range(6)], num_voices=6, num_activities=6)
+    turns = alternate([0, 1], 0, 120) + alternate([1, 2], 120, 1380) + alternate([0, 2], 1380, 1440)
+    turns += [
+        t for i in range(6) for t in alternate([3 + i % 3, i % 3], 1440 + 60 * i, 1500 + 60 * i)
+    ]
+    frames = schedule(1800, turns, 6)
+    stream = StreamingDiarizer(network, 10.0, PLANTED)
+    stream_all(stream, render(frames), block=160000)
+    labels = frame_labels(stream.probs)
+    assert_one_label_per_speaker(labels, frames, {i: [i] for i in range(6)})
+
+
+def test_output_does_not_depend_on_how_samples_are_split():
+    network, frames = folded_session()
+    audio = render(frames[:1500])
+    params = PostProcessingParams(pad_onset=0.1, pad_offset=0.1, min_duration_on=0.3)
+    one = StreamingDiarizer(network, 1.04, PLANTED, params)
+    updates = stream_all(one, audio, block=len(audio))
+    other = StreamingDiarizer(network, 1.04, PLANTED, params)
+    stream_all(other, audio, block=777)
+    np.testing.assert_array_equal(one.probs, other.probs)
+    assert one.turns == other.turns and len(one.turns) > 10
+    # what each update made final never changes afterwards
+    for update in updates:
+        rows = one.probs[update.start : update.start + len(update.probs)]
+        np.testing.assert_array_equal(rows[:, : update.probs.shape[1]], update.probs)
+
+
+def test_frames_are_final_after_the_latency():
+    network, frames = folded_session()
+    stream = StreamingDiarizer(network, 1.04, PLANTED)
+    block, lookahead = latency_frames(1.04)
+    audio = render(frames[:200])
+    received = 0
+    for start in range(0, len(audio), 5000):
+        stream.feed(audio[start : start + 5000])
+        received = min(len(audio), start + 5000)
+        heard = received // SAMPLES_PER_FRAME
+        assert heard - (block + lookahead) < len(stream.probs) <= max(0, heard - lookahead)
+    stream.finish()
+    assert len(stream.probs) == 200
+
+
+def test_turn_tracker_equals_offline_post_processing():
+    rng = np.random.default_rng(0)
+    probs = np.clip(rng.normal(0, 1, (2000, 3)).cumsum(0) / 10 % 1.0, 0, 1).astype(np.float32)
+    params = PostProcessingParams(0.6, 0.4, 0.17, 0.09, 0.49, 0.23)
+    tracker = TurnTracker(params)
+    frames = 0
+    while frames < len(probs):
+        frames = min(len(probs), frames + int(rng.integers(1, 40)))
+        tracker.update(probs, frames, "x", None)
+    tracker.update(probs, len(probs), "x", len(probs) * 0.08)
+    for column in range(3):
+        name = tracker.names[column]
+        got = [(t.start, t.end) for t in tracker.turns if t.speaker == name]
+        want = speaker_segments(probs[:, column], params, len(probs) * 0.08)
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_stream_command_stdin_equals_file(model_path, tmp_path, monkeypatch, capsys):
+    from diarize.cli.main import main
+
+    rng = np.random.default_rng(0)
+    audio = (0.3 * rng.standard_normal(16000 * 6)).astype(np.float32)
+    wav = tmp_path / "talk.wav"
+    sf.write(wav, audio, 16000, subtype="PCM_16")
+    common = ["--model", str(model_path), "--latency", "2"]
+    assert main(["stream", str(wav), "--out", str(tmp_path / "a"), *common]) == 0
+    printed = capsys.readouterr().out
+    pcm, _ = sf.read(wav, dtype="int16")
+    stdin = io.TextIOWrapper(io.BytesIO(pcm.astype("<i2").tobytes()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    args = [
+        "stream",
+        "-",
+        "--out",
+        str(tmp_path / "b"),
+        "--model",
+        str(model_path),
+        "--uri",
+        "talk",
+    ]
+    assert main(args) == 0
+    from_file = (tmp_path / "a" / "talk.rttm").read_text()
+    assert from_file == (tmp_path / "b" / "talk.rttm").read_text()
+    assert printed.count("SPEAKER talk") == from_file.count("SPEAKER talk") > 0
+
+
+def test_stream_command_errors(tmp_path, capsys):
+    from diarize.cli.main import main
+
+    assert main(["stream", str(tmp_path / "missing.wav"), "--out", str(tmp_path)]) == 1
+    assert "no such audio file" in capsys.readouterr().err
+    wav = tmp_path / "x.wav"
+    sf.write(wav, np.zeros(1600, np.float32), 16000)
+    assert main(["stream", str(wav), "--out", str(tmp_path), "--latency", "0.01"]) == 1
+    assert "--latency" in capsys.readouterr().err
+
+
+def test_campplus_front_end_streams_and_links(build_debug_network):
+    """The real CAM++ path (untrained weights): block embeddings and pooling run."""
+    import torch
+
+    from diarize.models import build_network
+    from diarize.models.config import EncoderConfig, NetworkConfig, SortformerConfig
+
+    torch.manual_seed(0)
+    config = NetworkConfig(
+        encoder=EncoderConfig(type="campplus", d_model=32, num_layers=1, num_heads=2),
+        sortformer=SortformerConfig(d_model=32, num_layers=1, num_heads=2, ff_dim=64),
+    )
+    network = build_network(config).eval()
+    audio = (0.1 * np.random.default_rng(1).standard_normal(16000 * 3)).astype(np.float32)
+    stream = StreamingDiarizer(network, 2.0, embed_context_seconds=0.5)
+    stream_all(stream, audio, block=8000)
+    assert stream.probs.shape[0] == 38 and np.isfinite(stream.probs).all()
