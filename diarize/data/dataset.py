@@ -4,7 +4,9 @@ Training draws random crops of ``session_len_sec`` from longer recordings (one c
 ``session_len_sec`` of audio per epoch); validation tiles each recording with fixed windows.
 Each window's waveform is level-normalised (so gain does not matter) and, in training, gets a
 random gain. Randomness comes from torch's process RNG, which Lightning seeds per run and the
-DataLoader seeds per worker and epoch, so runs are reproducible and epochs differ.
+DataLoader seeds per worker and epoch, so runs are reproducible and epochs differ; under DDP the
+training run reseeds it per rank (``diarize.training.callbacks.SeedPerRank``), so that ranks do
+not draw the same crops for their shards of the windows.
 """
 
 from __future__ import annotations

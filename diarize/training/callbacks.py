@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import warnings
 from pathlib import Path
 
+import numpy as np
+import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 
 class SaveLast(Callback):
@@ -32,11 +36,40 @@ class SaveLast(Callback):
             self.interrupted_at = trainer.global_step
 
 
+def rank_seed(seed: int, rank: int, step: int) -> int:
+    """The process RNG seed of ``rank`` when training starts (or resumes) at ``step``."""
+    return int(np.random.SeedSequence([seed, rank, step]).generate_state(1)[0])
+
+
+def seed_process(seed: int) -> None:
+    """Seed the RNGs that training draws from: torch's, numpy's and Python's."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+class SeedPerRank(Callback):
+    """Gives every process its own random stream when training starts or resumes.
+
+    Lightning seeds all DDP processes alike, and with ``num_workers=0`` the random crops and
+    gains of the dataset, SpecAugment and the speaker-cache training splits draw from the
+    process RNG: ranks would draw the same crop positions and splits for their (different)
+    windows. The step is mixed in so that a resumed run does not repeat the first draws.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        seed_process(rank_seed(self.seed, trainer.global_rank, trainer.global_step))
+
+
 def loggers(exp_dir: Path) -> list:
     """CSV (``metrics.csv``) and TensorBoard loggers; earlier runs' metrics.csv are kept as
     ``metrics.1.csv``, ``metrics.2.csv``, ..."""
     metrics = exp_dir / "metrics.csv"
-    if metrics.is_file():
+    # under torchrun/srun every process runs this at once; only rank 0 writes metrics
+    if metrics.is_file() and rank_zero_only.rank == 0:
         # CSVLogger starts a fresh metrics.csv; keep the earlier runs' history beside it
         index = 1
         while (exp_dir / f"metrics.{index}.csv").exists():

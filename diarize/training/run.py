@@ -19,13 +19,14 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from diarize.data.datamodule import DiarizationDataModule
 from diarize.errors import DiarizeError
 from diarize.io_utils import check_writable_dir
 from diarize.models.system import SortformerSystem
-from diarize.training.callbacks import SaveLast, loggers
+from diarize.training.callbacks import SaveLast, SeedPerRank, loggers
 from diarize.training.feature_cache import attach_feature_cache
 from diarize.training.init import check_resume, init_weights
 
@@ -67,10 +68,11 @@ def run_training(config: DictConfig) -> TrainingResult:
     system = SortformerSystem(OmegaConf.to_container(config, resolve=True))
     attach_feature_cache(data, system.network, model.train_ds, model.validation_ds)
 
-    OmegaConf.save(config, exp_dir / "config.yaml")
+    if rank_zero_only.rank == 0:  # every DDP process runs this function
+        OmegaConf.save(config, exp_dir / "config.yaml")
     last = checkpoints / "last.ckpt"
     save_last = SaveLast(last, config.checkpoint_every_n_steps)
-    callbacks: list[Callback] = [save_last]
+    callbacks: list[Callback] = [save_last, SeedPerRank(config.seed)]
     best = None
     if has_validation:
         best = ModelCheckpoint(
