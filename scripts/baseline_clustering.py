@@ -44,13 +44,23 @@ def window_embeddings(
         spans.append((max(start, end - WINDOW), end))
     if not spans:
         return np.zeros(0), np.zeros((0, 192))
-    embeddings = []
-    with torch.no_grad():
-        for start, end in spans:
-            piece = audio[int(start * 16000) : int(end * 16000)]
-            piece = np.pad(piece, (0, max(0, 400 - len(piece))))
-            feats = fbank(torch.from_numpy(piece)[None])
-            embeddings.append(model(feats - feats.mean(1, keepdim=True))[0].numpy())
+    feats = []
+    for start, end in spans:
+        piece = audio[int(start * 16000) : int(end * 16000)]
+        piece = np.pad(piece, (0, max(0, 400 - len(piece))))
+        fb = fbank(torch.from_numpy(np.ascontiguousarray(piece))[None])[0]
+        feats.append(fb - fb.mean(0, keepdim=True))
+    embeddings = [None] * len(spans)
+    by_length: dict[int, list[int]] = {}
+    for index, fb in enumerate(feats):
+        by_length.setdefault(len(fb), []).append(index)
+    with torch.no_grad():  # windows of one length go through CAM++ together
+        for indices in by_length.values():
+            for i in range(0, len(indices), 64):
+                part = indices[i : i + 64]
+                out = model(torch.stack([feats[j] for j in part])).numpy()
+                for j, row in zip(part, out, strict=True):
+                    embeddings[j] = row
     embeddings = np.stack(embeddings)
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-8
     return np.array([(s + e) / 2 for s, e in spans]), embeddings

@@ -15,7 +15,7 @@ import sys
 from diarize import __version__
 from diarize.errors import DiarizeError
 
-SUBCOMMANDS = ("infer", "score", "train", "simulate", "manifest", "tune", "review")
+SUBCOMMANDS = ("infer", "stream", "score", "train", "simulate", "manifest", "tune", "review")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,13 +29,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diarize.audio.features import FRAME_SHIFT, HOP_LENGTH, SUBSAMPLING, num_model_frames
-from diarize.audio.io import REFERENCE_RMS, SAMPLE_RATE, scale_to_rms
+from diarize.audio.features import FRAME_SHIFT, num_model_frames
+from diarize.audio.io import REFERENCE_RMS, SAMPLE_RATE
 from diarize.errors import DiarizeError
-from diarize.inference.linking import agreement, cluster_chunk_speakers, solo_weights
+from diarize.inference.linking import agreement, cluster_chunk_speakers
 from diarize.inference.sources import ArraySource, AudioSource, FileSource
+from diarize.inference.window_model import (
+    SAMPLES_PER_FRAME,
+    WindowModel,
+    _autocast,
+    _level,
+    silent_frames,
+)
 
-SAMPLES_PER_FRAME = HOP_LENGTH * SUBSAMPLING  # 1280 samples = 80 ms
+__all__ = ["SAMPLES_PER_FRAME", "LongformConfig", "WindowModel", "batch_posteriors"]
+
 # speaker-count hints are checked against this, not against the network's K columns: linked
 # chunks may hold any number of speakers
 MAX_FILE_SPEAKERS = 64
@@ -267,109 +275,6 @@ def _at_least(probs: np.ndarray, total: int, columns: int) -> np.ndarray:
     return output
 
 
-class WindowModel:
-    """The network calls on one window of audio, shared by the offline and streaming paths.
-
-    Args:
-        network: a SortFormer network in eval mode.
-        config: level, silence gate and embedding settings.
-        device: where the network lives.
-        bf16: bfloat16 autocast.
-    """
-
-    def __init__(
-        self,
-        network: torch.nn.Module,
-        config: LongformConfig,
-        device: str | torch.device = "cpu",
-        bf16: bool = False,
-    ) -> None:
-        self.network, self.config = network, config
-        self.device, self.bf16 = torch.device(device), bf16
-        # the CAM++ module of the pretrained front end pools speaker embeddings
-        front_end = getattr(network, "campplus", None)
-        self.campplus = getattr(front_end, "campplus", None)
-
-    def embed(self, audio: np.ndarray, level: bool = True) -> torch.Tensor:
-        """Frame embeddings of a window (scaled to ``config.level_rms`` first when ``level``).
-
-        Shape:
-            (num_samples,) -> (frames, D)
-        """
-        if level and self.config.level_rms is not None:
-            audio = scale_to_rms(audio, self.config.level_rms)
-        signal = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
-        lengths = torch.tensor([signal.shape[1]])
-        with torch.inference_mode(), _autocast(self.device, self.bf16):
-            embeddings, emb_lengths = self.network.embed_audio(
-                signal.to(self.device), lengths.to(self.device)
-            )
-        return embeddings[0, : int(emb_lengths[0])].float()
-
-    def probs(self, embeddings: torch.Tensor) -> np.ndarray:
-        """Shape: (frames, D) -> (frames, K)"""
-        lengths = torch.tensor([embeddings.shape[0]], device=embeddings.device)
-        with torch.inference_mode(), _autocast(self.device, self.bf16):
-            probs = self.network.forward_embeddings(embeddings[None], lengths)
-        return probs[0].float().cpu().numpy()
-
-    def gate(self, probs: np.ndarray, audio: np.ndarray) -> np.ndarray:
-        """``probs`` with digitally silent frames zeroed (``config.silence_floor_db``).
-
-        Shape:
-            probs (T, K), audio (num_samples,) -> (T, K)
-        """
-        if self.config.silence_floor_db is None:
-            return probs
-        gate = silent_frames(audio, self.config.silence_floor_db)[: len(probs)]
-        probs = probs.copy()
-        probs[: len(gate)][gate] = 0.0
-        return probs
-
-    def speakers(
-        self, embeddings: torch.Tensor, probs: np.ndarray, weights_rows: slice | None = None
-    ) -> tuple[list[np.ndarray | None], np.ndarray]:
-        """One speaker embedding per column, pooled from the frames where it speaks alone.
-
-        With the CAM++ front end the frames are pooled by CAM++'s own statistics pooling and
-        embedding layer (``embed_frames``), which gives real speaker embeddings; otherwise the
-        solo-weighted mean of the frame embeddings minus the window's mean frame (a weaker
-        fallback: the linking then leans on continuity). A column with less than
-        ``min_embed_seconds`` of solo speech (falling back to all its speech) gets None.
-
-        Returns:
-            Per column the embedding or None, and the seconds of solo speech behind it (only
-            the rows ``weights_rows`` counted, when given).
-
-        Shape:
-            embeddings (T, D), probs (T, K) -> K x (E,) or None, (K,)
-        """
-        solo = solo_weights(probs)
-        least = self.config.min_embed_seconds / FRAME_SHIFT
-        weights = solo.copy()
-        for k in range(probs.shape[1]):
-            if solo[:, k].sum() < least:  # no clean solo speech: use all of its speech
-                weights[:, k] = np.where(probs[:, k] > 0.5, probs[:, k], 0.0)
-        usable = [k for k in range(probs.shape[1]) if weights[:, k].sum() >= max(least, 1e-6)]
-        counted = weights if weights_rows is None else weights[weights_rows]
-        masses = counted.sum(0).astype(np.float64) * FRAME_SHIFT
-        vectors: list[np.ndarray | None] = [None] * probs.shape[1]
-        if not usable:
-            return vectors, masses
-        w = torch.from_numpy(weights[:, usable].T.copy()).to(embeddings)  # (n, T)
-        with torch.inference_mode():
-            if self.campplus is not None:
-                trunk = embeddings[None].expand(len(usable), *embeddings.shape)
-                pooled = self.campplus.embed_frames(trunk, w)
-            else:
-                mean = (w[..., None] * embeddings[None]).sum(1) / w.sum(1, keepdim=True)
-                pooled = mean - embeddings.mean(0, keepdim=True)
-        pooled = pooled.float().cpu().numpy().astype(np.float64)
-        for row, k in enumerate(usable):
-            vectors[k] = pooled[row]
-        return vectors, masses
-
-
 def batch_posteriors(
     network: torch.nn.Module,
     audios: list[np.ndarray],
@@ -403,26 +308,3 @@ def batch_posteriors(
             gate = silent_frames(audios[i], config.silence_floor_db)[: len(outputs[i])]
             outputs[i][: len(gate)][gate] = 0.0
     return outputs
-
-
-def _autocast(device: torch.device | str, bf16: bool):
-    device = torch.device(device)
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16)
-
-
-def _level(audio: np.ndarray, target_rms: float | None) -> np.ndarray:
-    """``audio`` scaled to ``target_rms`` (a copy; silence and None leave it as it is)."""
-    return audio if target_rms is None else scale_to_rms(audio, target_rms)
-
-
-def silent_frames(audio: np.ndarray, floor_db: float) -> np.ndarray:
-    """True for each 80 ms frame whose RMS is below ``floor_db`` dBFS (the last may be partial).
-
-    Shape:
-        (num_samples,) -> (ceil(num_samples / 1280),) bool
-    """
-    frames = math.ceil(len(audio) / SAMPLES_PER_FRAME)
-    padded = np.zeros(frames * SAMPLES_PER_FRAME, dtype=np.float32)
-    padded[: len(audio)] = audio
-    power = np.square(padded.reshape(frames, SAMPLES_PER_FRAME), dtype=np.float64).mean(axis=1)
-    return power < 10.0 ** (floor_db / 10.0)

@@ -142,7 +142,7 @@ def load_pretrained_campplus(front_end: CampplusFrontEnd, path: str) -> None:
 def window_embeddings(
     frames: torch.Tensor, lengths: torch.Tensor, campplus: CAMPPlus, width: int
 ) -> torch.Tensor:
-    """CAM++ speaker embeddings of a sliding window around every 80 ms frame, unit length.
+    """CAM++ speaker embeddings of a sliding window around every 80 ms frame (length sqrt(192)).
 
     The trunk frames alone hardly cluster by speaker (they carry what is said as much as who
     says it); CAM++'s own pooling (mean and standard deviation over time) and its embedding
@@ -166,4 +166,7 @@ def window_embeddings(
     std = (variance.clamp_min(0) * count / (count - 1).clamp_min(1)).clamp_min(1e-8).sqrt()
     stats = torch.cat([mean, std], dim=-1).reshape(batch * total, 2 * channels)
     embeddings = campplus.xvector.dense(stats).reshape(batch, total, -1)
-    return nn.functional.normalize(embeddings, dim=-1) * valid
+    # unit length times sqrt(192): elements of about unit size, like the trunk's, so that the
+    # adapter does not start by ignoring them
+    scale = math.sqrt(embeddings.shape[-1])
+    return nn.functional.normalize(embeddings, dim=-1) * scale * valid
