@@ -74,7 +74,9 @@ def read_yaml(path: str | Path) -> DictConfig:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or first_line(error)
-        raise located(path, mark.line + 1 if mark else None, f"malformed YAML ({problem})") from None
+        raise located(
+            path, mark.line + 1 if mark else None, f"malformed YAML ({problem})"
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise DiarizeError(f"{path}: cannot read config: {first_line(error)}") from None
     except OmegaConfBaseException as error:  # e.g. a key that is not a string

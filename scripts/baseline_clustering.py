@@ -7,7 +7,9 @@ the window whose centre is nearest. One speaker at a time (no overlap). It is th
 SortFormer model is compared against on the same files.
 
     python scripts/baseline_clustering.py data/sim/real_test/manifest.json --out out/baseline \
-        [--weights ~/.cache/diarize/campplus_cn_en_common.pt] [--threshold 0.6]
+        [--weights ~/.cache/diarize/campplus_cn_en_common.pt] [--threshold 0.6 0.7 0.8]
+
+One output folder per threshold (``OUT/threshold<t>/<uri>.rttm``); choose it on a dev set.
 """
 
 from __future__ import annotations
@@ -66,9 +68,14 @@ def window_embeddings(
     return np.array([(s + e) / 2 for s, e in spans]), embeddings
 
 
-def diarize_file(model, fbank, audio: np.ndarray, uri: str, threshold: float) -> list[Turn]:
+def diarize_file(model, fbank, audio: np.ndarray, uri: str, thresholds: list[float]):
+    """Turns of ``audio`` for each clustering threshold (the embeddings are computed once)."""
     regions = speech_regions(audio, VadParams(threshold_db=35.0, min_pause=0.25))
     centres, embeddings = window_embeddings(model, fbank, audio, regions)
+    return [cluster(regions, centres, embeddings, uri, t) for t in thresholds]
+
+
+def cluster(regions, centres, embeddings, uri: str, threshold: float) -> list[Turn]:
     if len(centres) == 0:
         return []
     if len(centres) == 1:
@@ -93,21 +100,23 @@ def main() -> None:
     parser.add_argument("manifest", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
-    parser.add_argument("--threshold", type=float, default=0.6, help="cosine distance")
+    parser.add_argument(
+        "--threshold", type=float, nargs="+", default=[0.6], help="cosine distance(s)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     model = CAMPPlus().eval()
     model.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))
     fbank = KaldiFbank()
-    args.out.mkdir(parents=True, exist_ok=True)
-    everything = []
+    outs = [args.out / f"threshold{t}" for t in args.threshold]
+    for out in outs:
+        out.mkdir(parents=True, exist_ok=True)
     for entry in tqdm(read_manifest(args.manifest), desc="baseline", unit="file"):
         audio = load_audio(entry.audio_filepath, entry.offset, entry.duration)
-        turns = diarize_file(model, fbank, audio, entry.uniq_id, args.threshold)
-        write_rttm(args.out / f"{entry.uniq_id}.rttm", turns)
-        everything += turns
-    write_rttm(args.out / "diarization.rttm", everything)
-    print(args.out / "diarization.rttm")
+        results = diarize_file(model, fbank, audio, entry.uniq_id, args.threshold)
+        for out, turns in zip(outs, results, strict=True):
+            write_rttm(out / f"{entry.uniq_id}.rttm", turns)
+    print(" ".join(str(out) for out in outs))
 
 
 if __name__ == "__main__":

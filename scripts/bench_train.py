@@ -20,8 +20,8 @@ import torch
 from omegaconf import OmegaConf
 
 from diarize.audio.features import SAMPLE_RATE, num_model_frames
-from diarize.training.config import load_train_config
 from diarize.models.system import SortformerSystem
+from diarize.training.config import load_train_config
 
 
 def fake_batch(batch_size: int, seconds: float, max_speakers: int, device: str) -> dict:

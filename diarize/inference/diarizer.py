@@ -41,6 +41,7 @@ from diarize.inference.sources import ArraySource, AudioSource, FileSource
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 DEFAULT_MODEL = PRETRAINED_DIR / "default.pt"
 DEFAULT_POSTPROCESSING = PRETRAINED_DIR / "postprocess.yaml"
+DEFAULT_LONGFORM = PRETRAINED_DIR / "longform.yaml"
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,9 @@ class Diarizer:
         With no argument (or ``"default"``) the bundled default model is used, together with
         its tuned post-processing (``diarize/pretrained/postprocess.yaml``) unless
         ``postprocessing`` is given. A model file may also have a tuned YAML beside it named
-        ``<model stem>.postprocess.yaml``, used the same way.
+        ``<model stem>.postprocess.yaml``, used the same way; likewise its chunking and
+        linking settings (``longform.yaml`` / ``<model stem>.longform.yaml``) unless
+        ``longform`` is given.
 
         Raises:
             DiarizeError: the model is missing or cannot be loaded.
@@ -148,6 +151,14 @@ class Diarizer:
             ):
                 if candidate is not None and candidate.is_file():
                     postprocessing = candidate
+                    break
+        if longform is None:
+            for candidate in (
+                path.with_name(f"{path.stem}.longform.yaml"),
+                DEFAULT_LONGFORM if path == DEFAULT_MODEL else None,
+            ):
+                if candidate is not None and candidate.is_file():
+                    longform = candidate
                     break
         return cls(load_model(path), postprocessing, longform, device, bf16, model_path=path)
 

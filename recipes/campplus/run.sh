@@ -81,11 +81,19 @@ fi
 
 if should_run 3; then
   log "stage 3: train"
+  # Trained from scratch, the blocks stayed at the column prior (DER ~37% on dev after 1,000
+  # steps, speakers not told apart): they start from the previous log-mel model's Conformer and
+  # SortFormer blocks (same sizes), which had already learnt to separate and sort speakers.
+  previous="$work/logmel_default.pt"
+  [[ -f $previous ]] || git show ebbc45a:diarize/pretrained/default.pt > "$previous"
   diarize train --config conf/train.yaml --config conf/model/campplus.yaml \
     model.train_ds.manifest_filepath="$work/sim/train/manifest.json" \
     model.validation_ds.manifest_filepath="$work/sim/dev/manifest.json" \
     model.train_ds.feature_cache="$work/features/train" \
     model.validation_ds.feature_cache="$work/features/dev" \
+    model.encoder.num_layers=2 model.encoder.rel_pos=false \
+    model.optim.lr=5e-4 model.optim.warmup_steps=100 \
+    init_from="$previous" "init_modules=[encoder,blocks]" \
     exp_dir="$exp" trainer.max_steps="$max_steps" trainer.val_check_interval=250
   touch "$work/.done.3"
 fi

@@ -1,6 +1,5 @@
 """Training with a frozen pretrained front end reads features cached once per recording."""
 
-
 import numpy as np
 import torch
 
