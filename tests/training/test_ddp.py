@@ -49,10 +49,12 @@ DETERMINISTIC = [
     f"seed={SEED}",
 ]
 # a weight may differ between the runs by this fraction of how far training moved it in
-# steps 3-4: float32 sums in another order (see module doc) should stay orders of magnitude
+# steps 3-4 (plus 1e-6 absolute): float32 sums in another order (see module doc) stay well
 # below it; Adam divides by the gradient's running RMS, so a weight whose gradient is near 0
-# can move by a visible fraction on rounding alone, hence not tighter
-RELATIVE_TOLERANCE = 1e-3
+# moves by a visible fraction on rounding alone (measured: 1.5% on one attention bias). A
+# wrong DDP (gradients not averaged, a rank's shard lost or seen twice) differs by the order
+# of the movement itself.
+RELATIVE_TOLERANCE = 0.05
 
 
 def _rank_loader(dataset, rank: int, epoch: int) -> DataLoader:
@@ -137,4 +139,4 @@ def test_two_processes_resume_and_match_one_process(tmp_path):
     for name, weight in one.items():
         moved = (weight - halfway[name]).abs().max().item()
         difference = (ddp[name] - weight).abs().max().item()
-        assert difference <= RELATIVE_TOLERANCE * moved + 1e-7, (name, difference, moved)
+        assert difference <= RELATIVE_TOLERANCE * moved + 1e-6, (name, difference, moved)
