@@ -209,21 +209,18 @@ def _level(audio: np.ndarray, normalize: str) -> np.ndarray:
 def collate_windows(batch: list[dict]) -> dict:
     """Zero-pad a list of windows into a batch with lengths.
 
+    Windows hold ``audio`` or, with a feature cache, ``emb`` (one row per target frame).
+
     Shape:
-        -> audio (B, N_max), audio_lengths (B,), targets (B, T_max, K), target_lengths (B,)
+        -> audio (B, N_max), audio_lengths (B,) or emb (B, T_max, D), emb_lengths (B,);
+           targets (B, T_max, K), target_lengths (B,)
     """
-    if "emb" in batch[0]:
-        return _collate_features(batch)
-    audio_lengths = torch.tensor([len(item["audio"]) for item in batch])
-    target_lengths = torch.tensor([len(item["targets"]) for item in batch])
-    audio = torch.zeros(len(batch), int(audio_lengths.max()))
-    targets = torch.zeros(len(batch), int(target_lengths.max()), batch[0]["targets"].shape[1])
-    for b, item in enumerate(batch):
-        audio[b, : len(item["audio"])] = item["audio"]
-        targets[b, : len(item["targets"])] = item["targets"]
+    key = "emb" if "emb" in batch[0] else "audio"
+    inputs, input_lengths = _pad([item[key] for item in batch])
+    targets, target_lengths = _pad([item["targets"] for item in batch])
     return {
-        "audio": audio,
-        "audio_lengths": audio_lengths,
+        key: inputs,
+        f"{key}_lengths": input_lengths,
         "targets": targets,
         "target_lengths": target_lengths,
         "uris": [item["uri"] for item in batch],
@@ -231,19 +228,10 @@ def collate_windows(batch: list[dict]) -> dict:
     }
 
 
-def _collate_features(batch: list[dict]) -> dict:
-    """Cached-feature windows: emb (B, T_max, D), emb_lengths (B,), targets, target_lengths."""
-    lengths = torch.tensor([len(item["emb"]) for item in batch])
-    emb = torch.zeros(len(batch), int(lengths.max()), batch[0]["emb"].shape[1])
-    targets = torch.zeros(len(batch), int(lengths.max()), batch[0]["targets"].shape[1])
-    for b, item in enumerate(batch):
-        emb[b, : len(item["emb"])] = item["emb"]
-        targets[b, : len(item["targets"])] = item["targets"]
-    return {
-        "emb": emb,
-        "emb_lengths": lengths,
-        "targets": targets,
-        "target_lengths": lengths,
-        "uris": [item["uri"] for item in batch],
-        "offsets": [item["offset"] for item in batch],
-    }
+def _pad(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack along a new first axis, zero-padding the first dimension. Shape: -> (B, L_max, ...)"""
+    lengths = torch.tensor([len(t) for t in tensors])
+    out = torch.zeros(len(tensors), int(lengths.max()), *tensors[0].shape[1:])
+    for b, tensor in enumerate(tensors):
+        out[b, : len(tensor)] = tensor
+    return out, lengths

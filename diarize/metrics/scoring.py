@@ -138,8 +138,8 @@ def score_file(
     Shape:
         regions: (n, 2)
     """
-    ref = _merged_by_speaker(ref_turns)
-    hyp = _merged_by_speaker(hyp_turns)
+    ref = merged_by_speaker(ref_turns)
+    hyp = merged_by_speaker(hyp_turns)
     ref_names, hyp_names = sorted(ref), sorted(hyp)
     # co-occurrence and per-speaker time inside the evaluation region (before collars)
     points, counts = iv.sweep([regions] + [ref[s] for s in ref_names] + [hyp[s] for s in hyp_names])
@@ -252,7 +252,8 @@ def _annotation(pieces: Mapping[str, list[tuple[float, float]]]) -> Annotation:
     return annotation
 
 
-def _merged_by_speaker(turns: Sequence[Turn]) -> dict[str, np.ndarray]:
+def merged_by_speaker(turns: Sequence[Turn]) -> dict[str, np.ndarray]:
+    """Each speaker's turns as sorted, non-overlapping ``(start, end)`` rows (empty ones left out)."""
     rows: dict[str, list[tuple[float, float]]] = {}
     for turn in turns:
         rows.setdefault(turn.speaker, []).append((turn.start, turn.end))

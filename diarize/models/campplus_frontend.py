@@ -84,7 +84,7 @@ class CampplusFrontEnd(nn.Module):
         padded = nn.functional.pad(signal, (LEFT_PAD, max(samples - LEFT_PAD - len(signal), 0)))
         fbank = self.fbank(padded[None])[0, :needed]  # (needed, 80)
         valid = min(num_fbank_frames(len(signal) + LEFT_PAD), needed)
-        windows, masks = self._windows(fbank, valid)
+        windows = self._windows(fbank, valid)
         trunk = torch.cat(
             [
                 self.campplus.frames(windows[i : i + self.max_windows])
@@ -93,14 +93,13 @@ class CampplusFrontEnd(nn.Module):
         )  # (W, (window + 2 context) / 2, 512)
         keep = slice(self.context // TIME_STRIDE, (self.context + self.window) // TIME_STRIDE)
         trunk = trunk[:, keep].reshape(-1, self.output_dim)[: needed // TIME_STRIDE]
-        del masks
         return trunk.reshape(frames, TRUNK_PER_FRAME, self.output_dim).mean(1)
 
-    def _windows(self, fbank: torch.Tensor, valid: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _windows(self, fbank: torch.Tensor, valid: int) -> torch.Tensor:
         """Overlapping fbank windows, each mean-normalised over its valid frames.
 
         Shape:
-            fbank (F, 80) -> windows (W, window + 2 * context, 80), masks (W, window + 2 * context)
+            fbank (F, 80) -> (W, window + 2 * context, 80)
         """
         count = math.ceil(len(fbank) / self.window)
         span = self.window + 2 * self.context
@@ -112,7 +111,7 @@ class CampplusFrontEnd(nn.Module):
         masks = mask.unfold(0, span, self.window)  # (W, span)
         weights = masks[..., None].to(windows.dtype)
         mean = (windows * weights).sum(1, keepdim=True) / weights.sum(1, keepdim=True).clamp_min(1)
-        return (windows - mean) * weights, masks
+        return (windows - mean) * weights
 
 
 def load_pretrained_campplus(front_end: CampplusFrontEnd, path: str) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from diarize.data.rttm import Turn
 from diarize.metrics import intervals as iv
-from diarize.metrics.scoring import DEFAULT_COLLAR, score_file
+from diarize.metrics.scoring import DEFAULT_COLLAR, merged_by_speaker, score_file
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def overlap_regions(turns: Sequence[Turn]) -> np.ndarray:
     Shape:
         (n, 2)
     """
-    by_speaker = _merged_by_speaker(turns)
+    by_speaker = merged_by_speaker(turns)
     if len(by_speaker) < 2:
         return iv.EMPTY.copy()
     points, counts = iv.sweep(list(by_speaker.values()))
@@ -102,7 +102,7 @@ def error_regions(
     if collar > 0 and ref_turns:
         bounds = np.array([t for turn in ref_turns for t in (turn.start, turn.end)])
         scored = iv.difference(scored, np.stack([bounds - collar, bounds + collar], axis=1))
-    ref, hyp = _merged_by_speaker(ref_turns), _merged_by_speaker(hyp_turns)
+    ref, hyp = merged_by_speaker(ref_turns), merged_by_speaker(hyp_turns)
     ref_names, hyp_names = sorted(ref), sorted(hyp)
     points, counts = iv.sweep([scored] + [ref[s] for s in ref_names] + [hyp[s] for s in hyp_names])
     inside = counts[:, 0] > 0 if len(counts) else np.zeros(0, dtype=bool)
@@ -139,11 +139,3 @@ def _count_runs(points: np.ndarray, values: np.ndarray) -> np.ndarray:
     keep = values[starts] > 0
     starts, ends = starts[keep], ends[keep]
     return np.stack([points[starts], points[ends], values[starts].astype(np.float64)], axis=1)
-
-
-def _merged_by_speaker(turns: Sequence[Turn]) -> dict[str, np.ndarray]:
-    rows: dict[str, list[tuple[float, float]]] = {}
-    for turn in turns:
-        rows.setdefault(turn.speaker, []).append((turn.start, turn.end))
-    merged = {speaker: iv.union(iv.as_intervals(r)) for speaker, r in rows.items()}
-    return {speaker: r for speaker, r in merged.items() if len(r)}
