@@ -110,9 +110,9 @@ def merged_manifest(files: list[dict], kind: str, out: Path) -> Path:
         for line in manifest.read_text().splitlines():
             entry = json.loads(line)
             audio = Path(entry["audio_filepath"])
-            entry["audio_filepath"] = str(audio if audio.is_absolute() else manifest.parent / audio)
+            entry["audio_filepath"] = str((manifest.parent / audio).resolve())
             rttm = Path(entry["rttm_filepath"])
-            entry["rttm_filepath"] = str(rttm if rttm.is_absolute() else manifest.parent / rttm)
+            entry["rttm_filepath"] = str((manifest.parent / rttm).resolve())
             lines.append(json.dumps(entry) + "\n")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(lines))

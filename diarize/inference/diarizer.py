@@ -36,12 +36,16 @@ from diarize.inference.postprocess import (
     load_postprocessing,
     select_speakers,
 )
+from diarize.inference.resolve import (
+    DEFAULT_LONGFORM,
+    DEFAULT_MODEL,
+    DEFAULT_POSTPROCESSING,
+    resolve_device,
+    resolve_model,
+)
 from diarize.inference.sources import ArraySource, AudioSource, FileSource
 
-PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
-DEFAULT_MODEL = PRETRAINED_DIR / "default.pt"
-DEFAULT_POSTPROCESSING = PRETRAINED_DIR / "postprocess.yaml"
-DEFAULT_LONGFORM = PRETRAINED_DIR / "longform.yaml"
+__all__ = ["Diarization", "Diarizer", "resolve_device", "resolve_model"]
 
 
 @dataclass(frozen=True)
@@ -246,6 +250,12 @@ class Diarizer:
 
         return diarize_folder(self, inputs, out_dir, **options)
 
+    @property
+    def clusters(self) -> bool:
+        """Whether speakers come from clustering CAM++ windows (then files run one by one)."""
+        front_end = getattr(self.network, "campplus", None)
+        return self.longform.identity == "clustering" and front_end is not None
+
     def posteriors(self, source: AudioSource, **hints: int | None) -> np.ndarray:
         """Speaker posteriors of one recording (chunks with linked speakers when long; the
         speaker-count hints bound the linking).
@@ -286,8 +296,8 @@ class Diarizer:
         """Diarize many recordings; a broken one yields its error and the rest carry on.
 
         Recordings no longer than one chunk are run ``batch_size`` at a time in one padded
-        batch (worth it on a GPU); longer ones run alone through the chunked engine. Results
-        come back in input order.
+        batch (worth it on a GPU) unless speakers come from clustering; longer ones run alone
+        through the chunked engine. Results come back in input order.
         """
         pending: list[tuple[ManifestEntry, FileSource]] = []
         for item in items:
@@ -298,7 +308,11 @@ class Diarizer:
                 pending = []
                 yield item, error
                 continue
-            if batch_size > 1 and len(chunk_windows(source.num_samples, self.longform)) <= 1:
+            if (
+                batch_size > 1
+                and not self.clusters
+                and len(chunk_windows(source.num_samples, self.longform)) <= 1
+            ):
                 pending.append((item, source))
                 if len(pending) >= batch_size:
                     yield from self._flush(pending, hints)
@@ -358,39 +372,3 @@ class Diarizer:
         if hasattr(audio, "read") and hasattr(audio, "num_samples"):
             return audio, uri or "audio"
         raise DiarizeError(f"cannot diarize a {type(audio).__name__}; give a path or an array")
-
-
-def resolve_model(path_or_name: str | Path | None) -> Path:
-    """The model file for a path, a bundled name (``default``) or None (= ``default``).
-
-    Raises:
-        DiarizeError: no such file and no bundled model of that name.
-    """
-    if path_or_name is None or str(path_or_name) == "default":
-        if not DEFAULT_MODEL.is_file():
-            raise DiarizeError(
-                f"{DEFAULT_MODEL}: the bundled default model is not installed; "
-                "pass --model PATH (a .pt export or a .ckpt checkpoint)"
-            )
-        return DEFAULT_MODEL
-    path = Path(path_or_name)
-    if path.is_file():
-        return path
-    bundled = PRETRAINED_DIR / f"{path_or_name}.pt"
-    if path.suffix == "" and bundled.is_file():
-        return bundled
-    names = sorted(p.stem for p in PRETRAINED_DIR.glob("*.pt"))
-    known = f" (bundled models: {', '.join(names)})" if names else ""
-    raise DiarizeError(f"{path}: no such model file{known}")
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; asking for CUDA without one is an error."""
-    name = str(device)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DiarizeError("--device cuda: no CUDA device is available (use --device cpu)")
-    if name not in ("cpu",) and not name.startswith("cuda"):
-        raise DiarizeError(f"unknown device {name!r}; use cpu, cuda or auto")
-    return torch.device(name)

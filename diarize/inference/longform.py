@@ -32,17 +32,10 @@ import torch
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
 from diarize.audio.io import REFERENCE_RMS, SAMPLE_RATE
 from diarize.errors import DiarizeError
+from diarize.inference.clustering import cluster_windows, label_frames, window_spans
 from diarize.inference.linking import agreement, cluster_chunk_speakers
 from diarize.inference.sources import ArraySource, AudioSource, FileSource
-from diarize.inference.window_model import (
-    SAMPLES_PER_FRAME,
-    WindowModel,
-    _autocast,
-    _level,
-    silent_frames,
-)
-
-__all__ = ["SAMPLES_PER_FRAME", "LongformConfig", "WindowModel", "batch_posteriors"]
+from diarize.inference.window_model import SAMPLES_PER_FRAME, WindowModel, batch_posteriors
 
 # speaker-count hints are checked against this, not against the network's K columns: linked
 # chunks may hold any number of speakers
@@ -80,6 +73,17 @@ class LongformConfig:
             embedding of its own (it is linked by continuity only).
         cache_frames: accepted so that settings files of the arrival-order speaker cache still
             load; ignored (linking by speaker embeddings replaced the cache, issue 12).
+        identity: ``clustering`` (with the CAM++ front end): the network says when someone
+            speaks, and clustering CAM++ embeddings of short solo-speech windows of the whole
+            file says who (:mod:`diarize.inference.clustering`); ``linking``: the network's
+            chunk columns are linked (:mod:`diarize.inference.linking`). Networks without
+            CAM++ always link.
+        cluster_threshold: least average cosine similarity of two clusters of windows to be
+            one speaker.
+        window_seconds, hop_seconds: the clustered windows' length and spacing.
+        speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
+            speech (used for windows) when exactly one does.
+        min_cluster_windows: a smaller cluster joins the nearest larger one.
         min_audio_seconds: shorter audio gets no speakers (too short to diarize reliably).
         silence_floor_db: 80 ms frames whose RMS lies below this level (dBFS) get zero
             posteriors: digital silence holds no speech whatever the model says. None: off.
@@ -93,6 +97,12 @@ class LongformConfig:
     continuity_threshold: float = 0.5
     min_embed_seconds: float = 0.5
     cache_frames: int = 0
+    identity: str = "clustering"
+    cluster_threshold: float = 0.4
+    window_seconds: float = 2.0
+    hop_seconds: float = 0.64
+    speech_threshold: float = 0.4
+    min_cluster_windows: int = 3
     min_audio_seconds: float = 1.0
     silence_floor_db: float | None = -80.0
     level_rms: float | None = REFERENCE_RMS
@@ -115,6 +125,10 @@ class LongformConfig:
             raise DiarizeError(f"chunk_seconds must be >= 1, got {self.chunk_seconds}")
         if min(self.overlap_seconds, self.min_embed_seconds, self.cache_frames) < 0:
             raise DiarizeError("overlap_seconds, min_embed_seconds and cache_frames must be >= 0")
+        if self.identity not in ("clustering", "linking"):
+            raise DiarizeError(f"identity must be clustering or linking, got {self.identity!r}")
+        if min(self.window_seconds, self.hop_seconds) < FRAME_SHIFT:
+            raise DiarizeError("window_seconds and hop_seconds must be >= 0.08")
 
 
 @dataclass(frozen=True)
@@ -195,6 +209,10 @@ def longform_posteriors(
     if total == 0 or source.num_samples < config.min_audio_seconds * SAMPLE_RATE:
         return np.zeros((total, columns), dtype=np.float32)
     model = WindowModel(network, config, device, bf16)
+    if config.identity == "clustering" and model.campplus is not None:
+        return _clustered_posteriors(
+            model, source, config, columns, num_speakers, min_speakers, max_speakers
+        )
     windows = chunk_windows(source.num_samples, config)
     pieces: list[np.ndarray] = []  # each chunk's posteriors on its own frames
     actives: list[np.ndarray] = []
@@ -250,6 +268,77 @@ def longform_posteriors(
     return output
 
 
+def _clustered_posteriors(
+    model: WindowModel,
+    source: AudioSource,
+    config: LongformConfig,
+    columns: int,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
+) -> np.ndarray:
+    """Speech from the network, speakers from clustering CAM++ windows of the whole file.
+
+    Each chunk contributes the speech posterior of its own frames (the largest column) and one
+    CAM++ embedding per window of solo speech (:func:`~diarize.inference.clustering.window_spans`
+    over the runs of frames where one column, and only it, exceeds ``speech_threshold``: a
+    window never straddles a change of column, which is often a change of speaker); the
+    windows of the file are clustered at the end and every frame takes the label of the
+    nearest window. The
+    returned column ``s`` holds the speech posterior on the frames labelled ``s``, so the
+    post-processing thresholds keep their meaning. One speaker per frame: overlap is not
+    labelled (the network's second column was measured to add more false alarm than it
+    recovers, README).
+    """
+    total = num_model_frames(source.num_samples)
+    speech = np.zeros(total, dtype=np.float32)
+    spans: list[tuple[int, int]] = []
+    vectors: list[np.ndarray] = []
+    width = max(1, round(config.window_seconds / FRAME_SHIFT))
+    hop = max(1, round(config.hop_seconds / FRAME_SHIFT))
+    least = max(1, round(config.min_embed_seconds / FRAME_SHIFT))
+    with torch.inference_mode():
+        for window in chunk_windows(source.num_samples, config):
+            audio = source.read(window.first_sample, window.last_sample)
+            emb = model.embed(audio)
+            probs = model.gate(model.probs(emb), audio)
+            own = probs[window.own_start - window.start : window.own_stop - window.start]
+            speech[window.own_start : window.own_start + len(own)] = own.max(1)
+            # windows over the whole chunk (runs are not cut at the chunk's own range), kept
+            # when centred in its own range
+            active = probs > config.speech_threshold
+            solo = active.sum(1) == 1
+            local = [  # per column: a window never spans a change of column
+                (a, b)
+                for k in range(active.shape[1])
+                for a, b in window_spans(solo & active[:, k], width, hop, least)
+                if window.own_start <= window.start + (a + b - 1) // 2 < window.own_stop
+            ]
+            if not local:
+                continue
+            pooled = [model.campplus.embed_frames(emb[a:b][None])[0] for a, b in local]
+            vectors.extend(torch.stack(pooled).float().cpu().numpy())
+            spans.extend((a + window.start, b + window.start) for a, b in local)
+    output = np.zeros((total, max(columns, 1)), dtype=np.float32)
+    if not spans:  # no clean speech to recognise anyone by: one speaker, if any
+        output[:, 0] = speech
+        return output
+    labels = cluster_windows(
+        np.stack(vectors),
+        config.cluster_threshold,
+        config.min_cluster_windows,
+        num_speakers,
+        min_speakers,
+        max_speakers,
+    )
+    frame_labels = label_frames(spans, labels, total)
+    speakers = int(labels.max()) + 1
+    if speakers > output.shape[1]:
+        output = np.zeros((total, speakers), dtype=np.float32)
+    output[np.arange(total), frame_labels] = speech
+    return output
+
+
 def _continuity(previous, current, active: np.ndarray, config: LongformConfig):
     """Must-links between the active columns of two neighbouring chunks on their overlap."""
     from scipy.optimize import linear_sum_assignment
@@ -273,38 +362,3 @@ def _at_least(probs: np.ndarray, total: int, columns: int) -> np.ndarray:
     output = np.zeros((total, max(columns, probs.shape[1])), dtype=np.float32)
     output[: min(total, len(probs)), : probs.shape[1]] = probs[:total]
     return output
-
-
-def batch_posteriors(
-    network: torch.nn.Module,
-    audios: list[np.ndarray],
-    config: LongformConfig | None = None,
-    device: str | torch.device = "cpu",
-    bf16: bool = False,
-) -> list[np.ndarray]:
-    """Posteriors of several short signals (each at most one chunk) in one padded batch.
-
-    Shape:
-        list of (num_samples,) -> list of (T, max_speakers)
-    """
-    config = config or LongformConfig()
-    max_speakers = int(network.max_speakers)
-    outputs = [np.zeros((num_model_frames(len(a)), max_speakers), np.float32) for a in audios]
-    todo = [i for i, a in enumerate(audios) if len(a) >= config.min_audio_seconds * SAMPLE_RATE]
-    if not todo:
-        return outputs
-    longest = max(len(audios[i]) for i in todo)
-    batch = np.zeros((len(todo), longest), dtype=np.float32)
-    for row, i in enumerate(todo):
-        batch[row, : len(audios[i])] = _level(audios[i], config.level_rms)
-    lengths = torch.tensor([len(audios[i]) for i in todo])
-    with torch.inference_mode(), _autocast(device, bf16):
-        probs, frame_lengths = network(torch.from_numpy(batch).to(device), lengths.to(device))
-    probs = probs.float().cpu().numpy()
-    for row, i in enumerate(todo):
-        frames = min(int(frame_lengths[row]), len(outputs[i]))
-        outputs[i][:frames] = probs[row, :frames]
-        if config.silence_floor_db is not None:
-            gate = silent_frames(audios[i], config.silence_floor_db)[: len(outputs[i])]
-            outputs[i][: len(gate)][gate] = 0.0
-    return outputs

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from diarize.audio.features import FRAME_SHIFT, HOP_LENGTH, SUBSAMPLING
-from diarize.audio.io import scale_to_rms
+from diarize.audio.features import FRAME_SHIFT, HOP_LENGTH, SUBSAMPLING, num_model_frames
+from diarize.audio.io import SAMPLE_RATE, scale_to_rms
 from diarize.inference.linking import solo_weights
 
 if TYPE_CHECKING:
@@ -147,3 +147,41 @@ def silent_frames(audio: np.ndarray, floor_db: float) -> np.ndarray:
     padded[: len(audio)] = audio
     power = np.square(padded.reshape(frames, SAMPLES_PER_FRAME), dtype=np.float64).mean(axis=1)
     return power < 10.0 ** (floor_db / 10.0)
+
+
+def batch_posteriors(
+    network: torch.nn.Module,
+    audios: list[np.ndarray],
+    config: LongformConfig | None = None,
+    device: str | torch.device = "cpu",
+    bf16: bool = False,
+) -> list[np.ndarray]:
+    """Posteriors of several short signals (each at most one chunk) in one padded batch.
+
+    Shape:
+        list of (num_samples,) -> list of (T, max_speakers)
+    """
+    if config is None:
+        from diarize.inference.longform import LongformConfig
+
+        config = LongformConfig()
+    max_speakers = int(network.max_speakers)
+    outputs = [np.zeros((num_model_frames(len(a)), max_speakers), np.float32) for a in audios]
+    todo = [i for i, a in enumerate(audios) if len(a) >= config.min_audio_seconds * SAMPLE_RATE]
+    if not todo:
+        return outputs
+    longest = max(len(audios[i]) for i in todo)
+    batch = np.zeros((len(todo), longest), dtype=np.float32)
+    for row, i in enumerate(todo):
+        batch[row, : len(audios[i])] = _level(audios[i], config.level_rms)
+    lengths = torch.tensor([len(audios[i]) for i in todo])
+    with torch.inference_mode(), _autocast(device, bf16):
+        probs, frame_lengths = network(torch.from_numpy(batch).to(device), lengths.to(device))
+    probs = probs.float().cpu().numpy()
+    for row, i in enumerate(todo):
+        frames = min(int(frame_lengths[row]), len(outputs[i]))
+        outputs[i][:frames] = probs[row, :frames]
+        if config.silence_floor_db is not None:
+            gate = silent_frames(audios[i], config.silence_floor_db)[: len(outputs[i])]
+            outputs[i][: len(gate)][gate] = 0.0
+    return outputs

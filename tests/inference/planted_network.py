@@ -27,7 +27,11 @@ class _Pooler(nn.Module):
         super().__init__()
         self.voice_dim = voice_dim
 
-    def embed_frames(self, trunk: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def embed_frames(
+        self, trunk: torch.Tensor, weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if weights is None:
+            weights = torch.ones(trunk.shape[:2])
         weights = weights / weights.sum(1, keepdim=True).clamp_min(1e-8)
         return (trunk[..., : self.voice_dim] * weights[..., None]).sum(1)
 

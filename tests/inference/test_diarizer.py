@@ -5,7 +5,7 @@ from pyannote.core import Annotation
 
 from diarize.data.manifest import ManifestEntry
 from diarize.errors import DiarizeError
-from diarize.inference import diarizer as diarizer_module
+from diarize.inference import resolve as resolve_module
 from diarize.inference.diarizer import Diarizer, resolve_device
 from diarize.inference.longform import LongformConfig
 from diarize.inference.postprocess import PostProcessingParams, save_postprocessing
@@ -50,7 +50,7 @@ def test_longform_settings_from_yaml(model_path, tmp_path):
 
 
 def test_missing_default_model_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(diarizer_module, "DEFAULT_MODEL", tmp_path / "default.pt")
+    monkeypatch.setattr(resolve_module, "DEFAULT_MODEL", tmp_path / "default.pt")
     with pytest.raises(DiarizeError, match="bundled default model is not installed"):
         Diarizer.from_pretrained()
     with pytest.raises(DiarizeError, match="no such model file"):

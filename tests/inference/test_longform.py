@@ -170,17 +170,24 @@ def assert_one_label_per_speaker(labels, frames, tokens_of):
     return seen
 
 
-def test_a_speaker_back_after_25_minutes_keeps_its_label():
+IDENTITIES = pytest.mark.parametrize("identity", ["clustering", "linking"])
+
+
+@IDENTITIES
+def test_a_speaker_back_after_25_minutes_keeps_its_label(identity):
     network = PlantedNetwork([(0, 0), (1, 1), (2, 2)], num_voices=3, num_activities=3)
     turns = alternate([0, 1], 0, 180) + alternate([1, 2], 180, 1680) + alternate([0, 2], 1680, 1800)
     frames = schedule(1800, turns, 3)
-    probs = longform_posteriors(network, PlantedSource(frames), LongformConfig(**PLANTED))
+    probs = longform_posteriors(
+        network, PlantedSource(frames), LongformConfig(**PLANTED, identity=identity)
+    )
     labels = frame_labels(probs)
     seen = assert_one_label_per_speaker(labels, frames, {0: [0], 1: [1], 2: [2]})
     assert seen == {0: 0, 1: 1, 2: 2}
 
 
-def test_six_speakers_at_most_three_at_once_get_six_labels():
+@IDENTITIES
+def test_six_speakers_at_most_three_at_once_get_six_labels(identity):
     network = PlantedNetwork([(i, i) for i in range(6)], num_voices=6, num_activities=6)
     # a group of three every 2 minutes, one voice replaced at a time: every chunk hears at
     # most four (K) voices, the file six, and each leaves and comes back
@@ -190,7 +197,9 @@ def test_six_speakers_at_most_three_at_once_get_six_labels():
         for t in alternate([(i + j) % 6 for j in range(3)], 120 * i, 120 * (i + 1))
     ]
     frames = schedule(1080, turns, 6)
-    probs = longform_posteriors(network, PlantedSource(frames), LongformConfig(**PLANTED))
+    probs = longform_posteriors(
+        network, PlantedSource(frames), LongformConfig(**PLANTED, identity=identity)
+    )
     labels = frame_labels(probs)
     assert_one_label_per_speaker(labels, frames, {i: [i] for i in range(6)})
     assert probs.shape[1] == 6 > network.max_speakers
@@ -206,25 +215,38 @@ def folded_session():
 
 def test_a_folded_speaker_neither_loses_nor_lends_its_label():
     network, frames = folded_session()
-    probs = longform_posteriors(network, PlantedSource(frames), LongformConfig(**PLANTED))
+    config = LongformConfig(**PLANTED, identity="linking")
+    probs = longform_posteriors(network, PlantedSource(frames), config)
     labels = frame_labels(probs)
-    # B's frames while folded go to A (the network gave them no column of their own) ...
+    # linking: B's frames while folded go to A (the network gave them no column of their own)
     seen = assert_one_label_per_speaker(labels, frames, {"A": [0], "B": [1], "C": [3]})
     # ... but B gets its own label back, and C a new one
     assert seen == {"A": 0, "B": 1, "C": 2}
 
 
-def test_speaker_count_hints_apply_to_the_whole_file():
+def test_clustering_gives_a_folded_speaker_its_own_label_even_while_folded():
+    network, frames = folded_session()
+    probs = longform_posteriors(network, PlantedSource(frames), LongformConfig(**PLANTED))
+    # who speaks comes from the voices, not from the network's columns
+    seen = assert_one_label_per_speaker(
+        frame_labels(probs), frames, {"A": [0], "B": [1, 2], "C": [3]}
+    )
+    assert seen == {"A": 0, "B": 1, "C": 2}
+
+
+@IDENTITIES
+def test_speaker_count_hints_apply_to_the_whole_file(identity):
     network = PlantedNetwork([(i, i) for i in range(6)], num_voices=6, num_activities=6)
     turns = alternate([0, 1, 2], 0, 240) + alternate([3, 4, 5], 240, 480)
     source = PlantedSource(schedule(480, turns, 6))
-    config = LongformConfig(**PLANTED)
+    config = LongformConfig(**PLANTED, identity=identity)
     assert frame_labels(longform_posteriors(network, source, config)).max() == 5
     capped = longform_posteriors(network, source, config, max_speakers=5)
     assert frame_labels(capped).max() == 4
-    # the chunk across the change hears four voices in four columns: never fewer than four
     exact = longform_posteriors(network, source, config, num_speakers=3)
-    assert frame_labels(exact).max() == 3
+    # linking: the chunk across the change hears four voices in four columns, never fewer
+    # than four; clustering: exactly three
+    assert frame_labels(exact).max() == (3 if identity == "linking" else 2)
 
 
 def test_fallback_pooling_without_campplus_links_speakers_too():

@@ -1,0 +1,159 @@
+"""Speaker identity by clustering speaker embeddings of short speech windows.
+
+The network's columns say *when* someone speaks; on real voices they are a poor guide to *who*
+(a network trained on a few hundred synthetic and read voices folds real speakers together).
+The pretrained CAM++ embeddings are not: pooled over 1.5-2 s of one person's speech they
+separate real speakers well. So with the CAM++ front end the file's speech is cut into short
+windows, each embedded by CAM++'s own statistics pooling (:meth:`CAMPPlus.embed_frames`) over
+frames where one speaker talks, the windows of the whole file are clustered (average-linkage
+agglomerative clustering on cosine distance, as 3D-Speaker and pyannote do), and every speech
+frame takes the label of the nearest window. Clustering the whole file at once gives a speaker
+one label for the whole recording, after any absence, and any number of speakers.
+
+Measured on the dev sets (``README.md``, Results): 2-4 speaker sessions of held-out real
+voices, confusion fell from 30% of speech (the network's own columns) to about 10%.
+
+Everything here works on numpy arrays and is independent of the network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["cluster_windows", "label_frames", "window_spans"]
+
+
+def window_spans(mask: np.ndarray, width: int, hop: int, least: int) -> list[tuple[int, int]]:
+    """Windows of ``width`` frames, ``hop`` apart, inside the runs of True frames of ``mask``.
+
+    A run shorter than ``least`` frames gets none; a run no longer than ``width`` is one
+    window; a longer run is covered up to its end (the last window ends at the run's end).
+
+    Shape:
+        (T,) bool -> list of ``(start, stop)`` frame ranges
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return []
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    spans: list[tuple[int, int]] = []
+    for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        start, stop = int(start), int(stop)
+        if stop - start < least:
+            continue
+        if stop - start <= width:
+            spans.append((start, stop))
+            continue
+        spans.extend((t, t + width) for t in range(start, stop - width, hop))
+        spans.append((stop - width, stop))
+    return spans
+
+
+def cluster_windows(
+    embeddings: np.ndarray,
+    threshold: float,
+    min_size: int = 3,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    max_windows: int = 3000,
+    seed: int = 0,
+) -> np.ndarray:
+    """Speaker label of every window embedding.
+
+    1. average-linkage agglomerative clustering on cosine distance, cut where the average
+       similarity of two clusters falls below ``threshold`` (or at ``num_speakers``, or within
+       ``[min_speakers, max_speakers]``);
+    2. clusters of fewer than ``min_size`` windows (a cough, a laugh, a short overlap that
+       slipped through) join the nearest larger cluster, unless that would go below
+       ``min_speakers``;
+    3. more than ``max_windows`` windows: an even subset is clustered, and every window joins
+       the nearest centroid (memory stays bounded on long files: the distance matrix is at
+       most ``max_windows`` squared over two).
+
+    Args:
+        embeddings: one row per window (any scale; compared by cosine).
+        threshold: least average cosine similarity for two clusters to merge.
+        min_size: smallest cluster kept as a speaker of its own.
+        num_speakers, min_speakers, max_speakers: speaker-count hints for the whole file.
+        max_windows: most windows clustered directly.
+        seed: picks the subset when there are more than ``max_windows``.
+
+    Returns:
+        Labels ``0..S-1``, numbered by first appearance (row order).
+
+    Shape:
+        (N, E) -> (N,)
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    x = np.asarray(embeddings, dtype=np.float64)
+    count = len(x)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    if num_speakers is not None:
+        min_speakers = max_speakers = num_speakers
+    subset = np.arange(count)
+    if count > max_windows:
+        rng = np.random.default_rng(seed)
+        subset = np.sort(rng.choice(count, size=max_windows, replace=False))
+    if len(subset) == 1:
+        return np.zeros(count, dtype=np.int64)
+    tree = linkage(x[subset], method="average", metric="cosine")
+    labels = fcluster(tree, 1.0 - threshold, criterion="distance")
+    found = len(np.unique(labels))
+    if max_speakers is not None and found > max_speakers:
+        labels = fcluster(tree, max_speakers, criterion="maxclust")
+    elif min_speakers is not None and found < min_speakers:
+        labels = fcluster(tree, min(min_speakers, len(subset)), criterion="maxclust")
+    labels = _absorb_small(x[subset], labels - 1, min_size, min_speakers)
+    centroids = _centroids(x[subset], labels)
+    full = np.argmax(x @ centroids.T, axis=1)
+    full[subset] = labels
+    # number by first appearance
+    order: dict[int, int] = {}
+    for label in full:
+        order.setdefault(int(label), len(order))
+    return np.array([order[int(label)] for label in full], dtype=np.int64)
+
+
+def label_frames(spans: list[tuple[int, int]], labels: np.ndarray, frames: int) -> np.ndarray:
+    """Every frame's label: that of the window whose centre is nearest (-1 without windows).
+
+    Shape:
+        spans N x (start, stop), labels (N,) -> (frames,)
+    """
+    if not spans:
+        return np.full(frames, -1, dtype=np.int64)
+    centres = np.array([(start + stop - 1) / 2.0 for start, stop in spans])
+    order = np.argsort(centres, kind="stable")
+    centres, labels = centres[order], np.asarray(labels)[order]
+    t = np.arange(frames, dtype=np.float64)
+    right = np.clip(np.searchsorted(centres, t), 0, len(centres) - 1)
+    left = np.clip(right - 1, 0, len(centres) - 1)
+    nearest = np.where(np.abs(centres[left] - t) <= np.abs(centres[right] - t), left, right)
+    return labels[nearest].astype(np.int64)
+
+
+def _centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    sums = np.zeros((int(labels.max()) + 1, x.shape[1]))
+    np.add.at(sums, labels, x)
+    return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+
+
+def _absorb_small(
+    x: np.ndarray, labels: np.ndarray, min_size: int, min_speakers: int | None
+) -> np.ndarray:
+    """Clusters smaller than ``min_size`` join the most similar larger cluster."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    sizes = np.bincount(labels)
+    large = np.flatnonzero(sizes >= min_size)
+    floor = min_speakers or 1
+    if len(large) == 0 or len(large) == len(sizes) or len(large) < floor:
+        return labels
+    centroids = _centroids(x, labels)
+    target = large[np.argmax(centroids @ centroids[large].T, axis=1)]
+    keep = np.isin(np.arange(len(sizes)), large)
+    labels = np.where(keep[labels], labels, target[labels])
+    return np.unique(labels, return_inverse=True)[1]
