@@ -250,3 +250,33 @@ class CAMPPlus(nn.Module):
         mean = (trunk * weights[..., None]).sum(1)
         var = (weights[..., None] * (trunk - mean[:, None]).pow(2)).sum(1)
         return self.xvector.dense(torch.cat([mean, var.clamp_min(1e-8).sqrt()], dim=-1))
+
+
+def fold_batchnorm(model: CAMPPlus) -> CAMPPlus:
+    """Fold every BatchNorm that directly follows a convolution into that convolution, in place
+    (inference only: the BatchNorm statistics must be final).
+
+    The same function to float rounding (tested), about 10% faster on a CPU. The state dict
+    loses those BatchNorm keys, so fold only a model that is not loaded from or saved again.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if model.training:
+        raise ValueError("fold_batchnorm needs a model in eval mode")
+    fcm = model.head
+    fcm.conv1, fcm.bn1 = fuse_conv_bn_eval(fcm.conv1, fcm.bn1), nn.Identity()
+    fcm.conv2, fcm.bn2 = fuse_conv_bn_eval(fcm.conv2, fcm.bn2), nn.Identity()
+    for block in [*fcm.layer1, *fcm.layer2]:
+        block.conv1, block.bn1 = fuse_conv_bn_eval(block.conv1, block.bn1), nn.Identity()
+        block.conv2, block.bn2 = fuse_conv_bn_eval(block.conv2, block.bn2), nn.Identity()
+        if len(block.shortcut):
+            block.shortcut = nn.Sequential(fuse_conv_bn_eval(*block.shortcut))
+    for module in model.modules():
+        if isinstance(module, TDNNLayer):
+            module.linear = fuse_conv_bn_eval(module.linear, module.nonlinear.batchnorm)
+            module.nonlinear.batchnorm = nn.Identity()
+        elif isinstance(module, CAMDenseTDNNLayer):
+            module.linear1 = fuse_conv_bn_eval(module.linear1, module.nonlinear2.batchnorm)
+            module.nonlinear2.batchnorm = nn.Identity()
+    return model
+

@@ -60,3 +60,24 @@ def test_trunk_rate_is_20_ms():
     with torch.no_grad():
         assert model.frames(torch.randn(2, 101, 80)).shape == (2, 51, 512)
         assert model(torch.randn(2, 101, 80)).shape == (2, 192)
+
+
+def test_folding_batchnorm_keeps_the_function():
+    from diarize.models.campplus import fold_batchnorm
+
+    torch.manual_seed(0)
+    model = CAMPPlus()
+    for module in model.modules():  # non-trivial statistics, as trained ones are
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    model.eval()
+    fbank = torch.randn(2, 300, 80)
+    with torch.inference_mode():
+        before, embedding = model.frames(fbank), model(fbank)
+        fold_batchnorm(model)
+        assert torch.allclose(model.frames(fbank), before, atol=1e-4)
+        assert torch.allclose(model(fbank), embedding, atol=1e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    with pytest.raises(ValueError, match="eval mode"):
+        fold_batchnorm(CAMPPlus())
