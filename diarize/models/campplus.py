@@ -279,4 +279,3 @@ def fold_batchnorm(model: CAMPPlus) -> CAMPPlus:
             module.linear1 = fuse_conv_bn_eval(module.linear1, module.nonlinear2.batchnorm)
             module.nonlinear2.batchnorm = nn.Identity()
     return model
-

@@ -51,4 +51,3 @@ def test_default_model_finds_both_voices_of_the_two_speaker_example():
     assert len(result.speakers) == 2
     report = score({uri: reference}, {uri: result.turns()}, collar=0.25)
     assert report.overall["der"] < 10.0
-
