@@ -22,6 +22,8 @@ import numpy as np
 
 __all__ = ["cluster_windows", "label_frames", "window_spans"]
 
+MAX_MIN_SIZE = 30  # windows: the share rule never drops a voice with this much speech
+
 
 def window_spans(mask: np.ndarray, width: int, hop: int, least: int) -> list[tuple[int, int]]:
     """Windows of ``width`` frames, ``hop`` apart, inside the runs of True frames of ``mask``.
@@ -53,6 +55,7 @@ def cluster_windows(
     embeddings: np.ndarray,
     threshold: float,
     min_size: int = 3,
+    min_share: float = 0.0,
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
@@ -64,9 +67,11 @@ def cluster_windows(
     1. average-linkage agglomerative clustering on cosine distance, cut where the average
        similarity of two clusters falls below ``threshold`` (or at ``num_speakers``, or within
        ``[min_speakers, max_speakers]``);
-    2. clusters of fewer than ``min_size`` windows (a cough, a laugh, a short overlap that
-       slipped through) join the nearest larger cluster, unless that would go below
-       ``min_speakers``;
+    2. clusters of fewer than ``min_size`` windows, or of less than ``min_share`` of all the
+       windows (at most ``MAX_MIN_SIZE`` windows, about 20 s of speech, so that nobody who
+       speaks that long is lost), join the nearest larger cluster, unless that would go below
+       ``min_speakers``: a cough, a laugh, a short overlap that slipped through, or on long
+       files the small clusters that a voice's changing conditions split off;
     3. more than ``max_windows`` windows: an even subset is clustered, and every window joins
        the nearest centroid (memory stays bounded on long files: the distance matrix is at
        most ``max_windows`` squared over two).
@@ -75,6 +80,7 @@ def cluster_windows(
         embeddings: one row per window (any scale; compared by cosine).
         threshold: least average cosine similarity for two clusters to merge.
         min_size: smallest cluster kept as a speaker of its own.
+        min_share: smallest share of the windows kept as a speaker of its own.
         num_speakers, min_speakers, max_speakers: speaker-count hints for the whole file.
         max_windows: most windows clustered directly.
         seed: picks the subset when there are more than ``max_windows``.
@@ -107,7 +113,8 @@ def cluster_windows(
         labels = fcluster(tree, max_speakers, criterion="maxclust")
     elif min_speakers is not None and found < min_speakers:
         labels = fcluster(tree, min(min_speakers, len(subset)), criterion="maxclust")
-    labels = _absorb_small(x[subset], labels - 1, min_size, min_speakers)
+    least = max(min_size, min(int(min_share * count), MAX_MIN_SIZE))
+    labels = _absorb_small(x[subset], labels - 1, least, min_speakers)
     centroids = _centroids(x[subset], labels)
     full = np.argmax(x @ centroids.T, axis=1)
     full[subset] = labels

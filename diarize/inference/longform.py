@@ -83,7 +83,9 @@ class LongformConfig:
         window_seconds, hop_seconds: the clustered windows' length and spacing.
         speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
             speech (used for windows) when exactly one does.
-        min_cluster_windows: a smaller cluster joins the nearest larger one.
+        min_cluster_windows, min_cluster_share: a cluster with fewer windows, or a smaller
+            share of the file's windows (capped at about 20 s of speech), joins the nearest
+            larger one.
         min_audio_seconds: shorter audio gets no speakers (too short to diarize reliably).
         silence_floor_db: 80 ms frames whose RMS lies below this level (dBFS) get zero
             posteriors: digital silence holds no speech whatever the model says. None: off.
@@ -103,6 +105,7 @@ class LongformConfig:
     hop_seconds: float = 0.64
     speech_threshold: float = 0.4
     min_cluster_windows: int = 3
+    min_cluster_share: float = 0.02
     min_audio_seconds: float = 1.0
     silence_floor_db: float | None = -80.0
     level_rms: float | None = REFERENCE_RMS
@@ -327,6 +330,7 @@ def _clustered_posteriors(
         np.stack(vectors),
         config.cluster_threshold,
         config.min_cluster_windows,
+        config.min_cluster_share,
         num_speakers,
         min_speakers,
         max_speakers,

@@ -57,6 +57,15 @@ def test_a_cluster_smaller_than_min_size_joins_the_nearest_speaker():
     assert len(set(cluster_windows(x, 0.5, min_size=1).tolist())) == 3
 
 
+def test_a_small_share_joins_a_speaker_but_never_a_voice_with_20_seconds_of_speech():
+    from diarize.inference.clustering import MAX_MIN_SIZE
+
+    x, _ = _speakers([500, 500, 20, MAX_MIN_SIZE + 10], noise=0.1)
+    # a 5% share is 51 windows, capped at MAX_MIN_SIZE: the 20-window voice joins, the other stays
+    assert len(set(cluster_windows(x, 0.5, min_share=0.05).tolist())) == 3
+    assert len(set(cluster_windows(x, 0.5).tolist())) == 4
+
+
 def test_many_windows_are_clustered_on_a_subset_with_the_same_result():
     x, truth = _speakers([700, 500, 800], noise=0.1)
     labels = cluster_windows(x, 0.5, max_windows=300)

@@ -255,3 +255,17 @@ def test_fallback_pooling_without_campplus_links_speakers_too():
     frames = schedule(480, turns, 3)
     probs = longform_posteriors(network, PlantedSource(frames), LongformConfig(**PLANTED))
     assert_one_label_per_speaker(frame_labels(probs), frames, {0: [0], 1: [1], 2: [2]})
+
+
+def test_clustering_without_solo_speech_gives_one_speaker_and_hints_of_one_merge():
+    network = PlantedNetwork([(0, 0), (1, 1)], num_voices=2, num_activities=2)
+    config = LongformConfig(**PLANTED)
+    # both voices always together: no window of solo speech, one speaker holds the speech
+    frames = schedule(60, [(0, 1, 50), (1, 1, 50)], 2)
+    probs = longform_posteriors(network, PlantedSource(frames), config)
+    assert frame_labels(probs)[frames.any(1)].tolist() == [0] * int(frames.any(1).sum())
+    # turns in alternation, but num_speakers=1: one label
+    turns = alternate([0, 1], 0, 120)
+    source = PlantedSource(schedule(120, turns, 2))
+    labels = frame_labels(longform_posteriors(network, source, config, num_speakers=1))
+    assert set(labels.tolist()) == {-1, 0}
