@@ -43,6 +43,8 @@ from diarize.inference.postprocess import (
     merge_segments,
 )
 
+RECENT_FRAMES = 25  # 2 s: the solo speech a column is recognised by when streaming by voice
+
 # seconds -> (block, lookahead) frames, after NeMo's streaming Sortformer presets
 LATENCY_PRESETS = {0.32: (3, 1), 1.04: (6, 7), 10.0: (124, 1)}
 
@@ -119,8 +121,11 @@ class StreamingDiarizer:
         # block is not scaled by itself
         self.model = WindowModel(network, replace(self.config, level_rms=None), device, bf16)
         self._embedder = self._block_embedder(network)
+        # with CAM++ and identity: clustering, a column is recognised by its recent solo
+        # speech alone (see _step); otherwise by continuity, then its pooled embedding
+        self.by_voice = self.config.identity == "clustering" and self.model.campplus is not None
         self.linker = OnlineLinker(
-            self.config.link_threshold,
+            self.config.cluster_threshold if self.by_voice else self.config.link_threshold,
             self.config.continuity_threshold,
             num_speakers if num_speakers is not None else max_speakers,
         )
@@ -198,6 +203,17 @@ class StreamingDiarizer:
         continuity = None
         if known and self._history.shape[1]:
             continuity = agreement(probs[:known], self._history[first - known : first])
+        if self.by_voice:
+            # a column is recognised by the voice of its latest solo run (its last 2 s), not
+            # by all it said in the context: the network's columns are not trusted to hold one
+            # voice for long. A column too short to recognise links by continuity, then by all
+            # its speech in the context, as without CAM++.
+            recent = self._recent_voices(window, probs, known + block)
+            if continuity is not None:
+                continuity[[r is not None for r in recent]] = 0.0
+            embeddings = [
+                r if r is not None else e for r, e in zip(recent, embeddings, strict=True)
+            ]
         active = (probs[known:] > 0.5).any(axis=0)
         mapping = self.linker.link(continuity, embeddings, active)
         self.linker.update(mapping, embeddings, masses)
@@ -209,6 +225,24 @@ class StreamingDiarizer:
         ring = torch.cat([past, new[:block]])
         self._ring = ring[-self.context :] if self.context else ring[:0]
         self._forget()
+
+    def _recent_voices(
+        self, window: torch.Tensor, probs: np.ndarray, stop: int
+    ) -> list[np.ndarray | None]:
+        """Per column, the embedding of its latest run of solo speech before ``stop`` (its
+        last ``RECENT_FRAMES``), or None when that is shorter than ``min_embed_seconds``."""
+        active = probs[:stop] > self.config.speech_threshold
+        solo = active & (active.sum(1, keepdims=True) == 1)
+        voices: list[np.ndarray | None] = [None] * probs.shape[1]
+        for column in range(probs.shape[1]):
+            runs = mask_to_segments(solo[:, column], 1.0)
+            if not runs:
+                continue
+            end = int(runs[-1][1])
+            start = max(int(runs[-1][0]), end - RECENT_FRAMES)
+            vectors, _ = self.model.speakers(window[start:end], probs[start:end])
+            voices[column] = vectors[column]
+        return voices
 
     def _embed(self, first: int, stop: int) -> torch.Tensor:
         """Frame embeddings of frames ``[first, stop)`` with ``embed_context`` frames of audio
