@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from diarize.inference.postprocess import mask_to_segments
+
 __all__ = ["cluster_windows", "label_frames", "window_spans"]
 
 MAX_MIN_SIZE = 30  # windows: the share rule never drops a voice with this much speech
@@ -34,13 +36,9 @@ def window_spans(mask: np.ndarray, width: int, hop: int, least: int) -> list[tup
     Shape:
         (T,) bool -> list of ``(start, stop)`` frame ranges
     """
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return []
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     spans: list[tuple[int, int]] = []
-    for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-        start, stop = int(start), int(stop)
+    for first, last in mask_to_segments(mask, frame_shift=1.0):
+        start, stop = int(first), int(last)
         if stop - start < least:
             continue
         if stop - start <= width:

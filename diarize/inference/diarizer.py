@@ -44,6 +44,7 @@ from diarize.inference.resolve import (
     resolve_model,
 )
 from diarize.inference.sources import ArraySource, AudioSource, FileSource
+from diarize.inference.window_model import clusters_by_voice
 
 __all__ = ["Diarization", "Diarizer", "resolve_device", "resolve_model"]
 
@@ -151,21 +152,9 @@ class Diarizer:
 
         path = resolve_model(path_or_name)
         if postprocessing is None:
-            for candidate in (
-                path.with_name(f"{path.stem}.postprocess.yaml"),
-                DEFAULT_POSTPROCESSING if path == DEFAULT_MODEL else None,
-            ):
-                if candidate is not None and candidate.is_file():
-                    postprocessing = candidate
-                    break
+            postprocessing = _settings_beside(path, "postprocess", DEFAULT_POSTPROCESSING)
         if longform is None:
-            for candidate in (
-                path.with_name(f"{path.stem}.longform.yaml"),
-                DEFAULT_LONGFORM if path == DEFAULT_MODEL else None,
-            ):
-                if candidate is not None and candidate.is_file():
-                    longform = candidate
-                    break
+            longform = _settings_beside(path, "longform", DEFAULT_LONGFORM)
         network = load_model(path)
         front_end = getattr(network, "campplus", None)
         if front_end is not None:  # a fresh copy, used for inference only
@@ -259,8 +248,7 @@ class Diarizer:
     @property
     def clusters(self) -> bool:
         """Whether speakers come from clustering CAM++ windows (then files run one by one)."""
-        front_end = getattr(self.network, "campplus", None)
-        return self.longform.identity == "clustering" and front_end is not None
+        return clusters_by_voice(self.network, self.longform)
 
     def posteriors(self, source: AudioSource, **hints: int | None) -> np.ndarray:
         """Speaker posteriors of one recording (chunks with linked speakers when long; the
@@ -378,3 +366,15 @@ class Diarizer:
         if hasattr(audio, "read") and hasattr(audio, "num_samples"):
             return audio, uri or "audio"
         raise DiarizeError(f"cannot diarize a {type(audio).__name__}; give a path or an array")
+
+
+def _settings_beside(model: Path, kind: str, bundled: Path) -> Path | None:
+    """``<model stem>.<kind>.yaml`` beside the model, else the bundled file for the bundled
+    model, else None."""
+    for candidate in (
+        model.with_name(f"{model.stem}.{kind}.yaml"),
+        bundled if model == DEFAULT_MODEL else None,
+    ):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    return None

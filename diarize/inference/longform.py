@@ -35,7 +35,12 @@ from diarize.errors import DiarizeError
 from diarize.inference.clustering import cluster_windows, label_frames, window_spans
 from diarize.inference.linking import agreement, cluster_chunk_speakers
 from diarize.inference.sources import ArraySource, AudioSource, FileSource
-from diarize.inference.window_model import SAMPLES_PER_FRAME, WindowModel, batch_posteriors
+from diarize.inference.window_model import (
+    SAMPLES_PER_FRAME,
+    WindowModel,
+    batch_posteriors,
+    clusters_by_voice,
+)
 
 # speaker-count hints are checked against this, not against the network's K columns: linked
 # chunks may hold any number of speakers
@@ -212,7 +217,7 @@ def longform_posteriors(
     if total == 0 or source.num_samples < config.min_audio_seconds * SAMPLE_RATE:
         return np.zeros((total, columns), dtype=np.float32)
     model = WindowModel(network, config, device, bf16)
-    if config.identity == "clustering" and model.campplus is not None:
+    if clusters_by_voice(network, config):
         return _clustered_posteriors(
             model, source, config, columns, num_speakers, min_speakers, max_speakers
         )

@@ -42,6 +42,7 @@ from diarize.inference.postprocess import (
     mask_to_segments,
     merge_segments,
 )
+from diarize.inference.window_model import clusters_by_voice
 
 RECENT_FRAMES = 25  # 2 s: the solo speech a column is recognised by when streaming by voice
 
@@ -123,7 +124,7 @@ class StreamingDiarizer:
         self._embedder = self._block_embedder(network)
         # with CAM++ and identity: clustering, a column is recognised by its recent solo
         # speech alone (see _step); otherwise by continuity, then its pooled embedding
-        self.by_voice = self.config.identity == "clustering" and self.model.campplus is not None
+        self.by_voice = clusters_by_voice(network, self.config)
         self.linker = OnlineLinker(
             self.config.cluster_threshold if self.by_voice else self.config.link_threshold,
             self.config.continuity_threshold,

@@ -126,6 +126,13 @@ class WindowModel:
         return vectors, masses
 
 
+def clusters_by_voice(network: torch.nn.Module, config: LongformConfig) -> bool:
+    """Whether who speaks comes from CAM++ voices (``identity: clustering`` and a CAM++ front
+    end): clustered windows offline, recent solo speech when streaming. Otherwise the
+    network's columns are linked."""
+    return config.identity == "clustering" and getattr(network, "campplus", None) is not None
+
+
 def _autocast(device: torch.device | str, bf16: bool):
     device = torch.device(device)
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16)
