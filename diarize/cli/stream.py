@@ -18,7 +18,7 @@ Reads the audio in blocks of one step and prints each turn as an RTTM line as so
 final (it will not change); labels are stable for the whole stream. At the end writes
 DIR/<uri>.rttm (uri = file stem, or --uri; 'stdin' for -). '-' reads raw 16-bit little-endian
 mono 16 kHz PCM from stdin and gives the same RTTM as the same samples in a file.
-Latency presets (seconds): 0.32 (3 frames + 1 lookahead), 1.04 (6 + 7), 10 (124 + 1).
+Latency presets (seconds): 0.32 (3 frames + 1 lookahead), 1.04 (11 + 2), 10 (124 + 1).
 """
 
 

@@ -59,6 +59,8 @@ def cluster_windows(
     max_speakers: int | None = None,
     max_windows: int = 3000,
     seed: int = 0,
+    centering: float = 0.0,
+    centered_threshold: float | None = None,
 ) -> np.ndarray:
     """Speaker label of every window embedding.
 
@@ -70,7 +72,14 @@ def cluster_windows(
        speaks that long is lost), join the nearest larger cluster, unless that would go below
        ``min_speakers``: a cough, a laugh, a short overlap that slipped through, or on long
        files the small clusters that a voice's changing conditions split off;
-    3. more than ``max_windows`` windows: an even subset is clustered, and every window joins
+    3. with ``centering`` > 0, when step 1-2 found more than one speaker: ``centering`` times
+       the recording's mean embedding is taken off every window and steps 1-2 run again on
+       what is left, cut at ``centered_threshold``. Every voice of a recording shares its
+       room, microphone and codec, and on the raw embeddings that shared part pulls different
+       voices together (more so the more voices a recording has); taking it off separates
+       them. A recording of one voice has nothing to separate, so the first pass, on the raw
+       embeddings, decides whether there is more than one;
+    4. more than ``max_windows`` windows: an even subset is clustered, and every window joins
        the nearest centroid (memory stays bounded on long files: the distance matrix is at
        most ``max_windows`` squared over two).
 
@@ -82,6 +91,8 @@ def cluster_windows(
         num_speakers, min_speakers, max_speakers: speaker-count hints for the whole file.
         max_windows: most windows clustered directly.
         seed: picks the subset when there are more than ``max_windows``.
+        centering: share of the mean embedding taken off before the second pass (0: none).
+        centered_threshold: the second pass's ``threshold`` (default ``threshold``).
 
     Returns:
         Labels ``0..S-1``, numbered by first appearance (row order).
@@ -89,30 +100,25 @@ def cluster_windows(
     Shape:
         (N, E) -> (N,)
     """
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    x = np.asarray(embeddings, dtype=np.float64)
+    x = _unit(np.asarray(embeddings, dtype=np.float64))
     count = len(x)
     if count == 0:
         return np.zeros(0, dtype=np.int64)
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     if num_speakers is not None:
         min_speakers = max_speakers = num_speakers
     subset = np.arange(count)
     if count > max_windows:
         rng = np.random.default_rng(seed)
         subset = np.sort(rng.choice(count, size=max_windows, replace=False))
-    if len(subset) == 1:
+    if len(subset) == 1 or max_speakers == 1:
         return np.zeros(count, dtype=np.int64)
-    tree = linkage(x[subset], method="average", metric="cosine")
-    labels = fcluster(tree, 1.0 - threshold, criterion="distance")
-    found = len(np.unique(labels))
-    if max_speakers is not None and found > max_speakers:
-        labels = fcluster(tree, max_speakers, criterion="maxclust")
-    elif min_speakers is not None and found < min_speakers:
-        labels = fcluster(tree, min(min_speakers, len(subset)), criterion="maxclust")
     least = max(min_size, min(int(min_share * count), MAX_MIN_SIZE))
-    labels = _absorb_small(x[subset], labels - 1, least, min_speakers)
+    hints = (min_speakers, max_speakers)
+    labels = _agglomerate(x[subset], threshold, least, *hints)
+    if centering > 0 and labels.max() > 0:
+        x = _unit(x - centering * x.mean(axis=0, keepdims=True))
+        second = threshold if centered_threshold is None else centered_threshold
+        labels = _agglomerate(x[subset], second, least, *hints)
     centroids = _centroids(x[subset], labels)
     full = np.argmax(x @ centroids.T, axis=1)
     full[subset] = labels
@@ -121,6 +127,26 @@ def cluster_windows(
     for label in full:
         order.setdefault(int(label), len(order))
     return np.array([order[int(label)] for label in full], dtype=np.int64)
+
+
+def _agglomerate(
+    x: np.ndarray,
+    threshold: float,
+    least: int,
+    min_speakers: int | None,
+    max_speakers: int | None,
+) -> np.ndarray:
+    """Steps 1-2 of :func:`cluster_windows` on unit rows: labels ``0..S-1``."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    tree = linkage(x, method="average", metric="cosine")
+    labels = fcluster(tree, 1.0 - threshold, criterion="distance")
+    found = len(np.unique(labels))
+    if max_speakers is not None and found > max_speakers:
+        labels = fcluster(tree, max_speakers, criterion="maxclust")
+    elif min_speakers is not None and found < min_speakers:
+        labels = fcluster(tree, min(min_speakers, len(x)), criterion="maxclust")
+    return _absorb_small(x, labels - 1, least, min_speakers)
 
 
 def label_frames(spans: list[tuple[int, int]], labels: np.ndarray, frames: int) -> np.ndarray:
@@ -139,6 +165,10 @@ def label_frames(spans: list[tuple[int, int]], labels: np.ndarray, frames: int) 
     left = np.clip(right - 1, 0, len(centres) - 1)
     nearest = np.where(np.abs(centres[left] - t) <= np.abs(centres[right] - t), left, right)
     return labels[nearest].astype(np.int64)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -233,6 +233,8 @@ class OnlineLinker:
         continuity: np.ndarray | None,
         embeddings: list[np.ndarray | None],
         active: np.ndarray,
+        previous: np.ndarray | None = None,
+        stickiness: float = 0.0,
     ) -> np.ndarray:
         """File speaker of each column (-1: none); creates new speakers as needed.
 
@@ -241,6 +243,9 @@ class OnlineLinker:
                 are already final, or None.
             embeddings: per column, its embedding or None (too little solo speech).
             active: which columns speak in the frames to label.
+            previous: each column's speaker in the step before (-1: none), or None.
+            stickiness: similarity added to a column's previous speaker, so that a voice heard
+                on two noisy embeddings does not flip between two speakers step by step.
 
         Shape:
             continuity (K, G), active (K,) -> (K,)
@@ -262,6 +267,9 @@ class OnlineLinker:
         if todo and free:
             known = np.stack([self.centroids[g] for g in free])
             similarity = cosine_matrix(np.stack([embeddings[k] for k in todo]), known)
+            if previous is not None and stickiness:
+                before = np.array([previous[k] for k in todo])[:, None]
+                similarity = similarity + stickiness * (before == np.array(free)[None, :])
             rows, cols = linear_sum_assignment(similarity, maximize=True)
             for row, col in zip(rows, cols, strict=True):
                 full = self.max_speakers is not None and self.num_speakers >= self.max_speakers

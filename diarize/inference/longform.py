@@ -84,7 +84,13 @@ class LongformConfig:
             chunk columns are linked (:mod:`diarize.inference.linking`). Networks without
             CAM++ always link.
         cluster_threshold: least average cosine similarity of two clusters of windows to be
-            one speaker.
+            one speaker (on the raw embeddings: the pass that decides whether a recording
+            holds more than one voice).
+        centering, centered_threshold: when there is more than one voice, ``centering`` times
+            the recording's mean window embedding (what its voices share: room, microphone,
+            codec) is taken off every window, and the windows are clustered again, merging
+            down to ``centered_threshold`` (:func:`~diarize.inference.clustering.cluster_windows`).
+            0: off.
         window_seconds, hop_seconds: the clustered windows' length and spacing.
         speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
             speech (used for windows) when exactly one does.
@@ -106,10 +112,12 @@ class LongformConfig:
     cache_frames: int = 0
     identity: str = "clustering"
     cluster_threshold: float = 0.4
+    centering: float = 0.5
+    centered_threshold: float = 0.25
     window_seconds: float = 2.0
     hop_seconds: float = 0.64
     speech_threshold: float = 0.4
-    min_cluster_windows: int = 3
+    min_cluster_windows: int = 6
     min_cluster_share: float = 0.02
     min_audio_seconds: float = 1.0
     silence_floor_db: float | None = -80.0
@@ -339,6 +347,8 @@ def _clustered_posteriors(
         num_speakers,
         min_speakers,
         max_speakers,
+        centering=config.centering,
+        centered_threshold=config.centered_threshold,
     )
     frame_labels = label_frames(spans, labels, total)
     speakers = int(labels.max()) + 1

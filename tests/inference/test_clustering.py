@@ -83,3 +83,49 @@ def test_every_frame_takes_the_nearest_window_centre():
     labels = label_frames(spans, np.array([3, 7]), 40)
     assert labels[:15].tolist() == [3] * 15 and labels[15:].tolist() == [7] * 25
     assert label_frames([], np.zeros(0), 5).tolist() == [-1] * 5
+
+
+def _room(counts, shared=0.7, dim=16, noise=0.15, seed=0):
+    """Windows of voices that share one component (a room, a microphone): every voice is
+    ``shared`` along a common direction plus its own orthogonal direction."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.standard_normal((dim, dim)))[0]
+    rows, truth = [], []
+    for speaker, count in enumerate(counts):
+        voice = shared * basis[-1] + np.sqrt(1 - shared**2) * basis[speaker]
+        rows.append(voice + noise * rng.standard_normal((count, dim)))
+        truth += [speaker] * count
+    return np.concatenate(rows), np.array(truth)
+
+
+def _mostly_same_partition(labels, truth, least=0.95):
+    """One label per voice (its most common), distinct between voices, on >= ``least`` of
+    the windows: noisy windows of a voice may stray."""
+    majority = [np.bincount(labels[truth == v]).argmax() for v in np.unique(truth)]
+    agree = np.mean(labels == np.array(majority)[truth])
+    return len(set(majority)) == len(majority) == len(set(labels.tolist())) and agree >= least
+
+
+CENTERED = {"min_size": 3, "min_share": 0.02, "centering": 0.5, "centered_threshold": 0.25}
+
+
+def test_centering_separates_voices_that_their_shared_room_pulls_together():
+    x, truth = _room([40] * 5)
+    assert len(set(cluster_windows(x, 0.4, 3, 0.02).tolist())) == 4  # two voices merged
+    assert _mostly_same_partition(cluster_windows(x, 0.4, **CENTERED), truth)
+
+
+def test_centering_leaves_one_voice_one_speaker_and_two_voices_two():
+    one, _ = _room([100])
+    assert set(cluster_windows(one, 0.4, **CENTERED).tolist()) == {0}
+    two, truth = _room([50, 50])
+    assert _mostly_same_partition(cluster_windows(two, 0.4, **CENTERED), truth)
+
+
+def test_count_hints_apply_to_the_centered_pass():
+    x, truth = _room([40] * 5)
+    assert _mostly_same_partition(cluster_windows(x, 0.4, num_speakers=5, **CENTERED), truth)
+    assert len(set(cluster_windows(x, 0.4, max_speakers=3, **CENTERED).tolist())) == 3
+    assert set(cluster_windows(x, 0.4, max_speakers=1, **CENTERED).tolist()) == {0}
+    # a floor of two answers the raw pass's "more than one voice?" with yes
+    assert _mostly_same_partition(cluster_windows(x, 0.9, min_speakers=2, **CENTERED), truth)
