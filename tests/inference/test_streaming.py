@@ -31,9 +31,12 @@ def test_latency_presets():
         latency_frames(0.05)
 
 
-def test_folded_speaker_streaming_keeps_labels_at_one_second():
+@pytest.mark.parametrize("latency", [1.04, 10.0])
+def test_folded_speaker_streaming_keeps_labels(latency):
+    """At 10 s the network runs once per 10-s block, in which A's column also carries B's
+    voice: columns are linked every 0.88 s, so each voice keeps its own label."""
     network, frames = folded_session()
-    stream = StreamingDiarizer(network, 1.04, PLANTED)
+    stream = StreamingDiarizer(network, latency, PLANTED)
     stream_all(stream, render(frames))
     labels = frame_labels(stream.probs)
     # A's column carried B's voice just before: until A's new turn is long enough to be
