@@ -10,8 +10,13 @@ agglomerative clustering on cosine distance, as 3D-Speaker and pyannote do), and
 frame takes the label of the nearest window. Clustering the whole file at once gives a speaker
 one label for the whole recording, after any absence, and any number of speakers.
 
+When the raw embeddings show more than one voice, a second pass clusters them again with half
+the recording's mean embedding taken off: the voices of one recording share its room,
+microphone and codec, and that shared part merges voices in recordings of many speakers.
+
 Measured (``README.md``, Results) on 2-4 speaker mixes of held-out real voices: confusion fell
-from 27% of the speech (the network's own columns as speakers) to 13%.
+from 27% of the speech (the network's own columns as speakers) to 13-14%; the second pass took
+the simulated 10-minute files of 5-6 speakers from 18.5% DER to 11.6%.
 
 Everything here works on numpy arrays and is independent of the network.
 """
