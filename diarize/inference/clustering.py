@@ -72,7 +72,8 @@ def cluster_windows(
     1. average-linkage agglomerative clustering on cosine distance, cut where the average
        similarity of two clusters falls below ``threshold`` (or at ``num_speakers``, or within
        ``[min_speakers, max_speakers]``);
-    2. clusters of fewer than ``min_size`` windows, or of less than ``min_share`` of all the
+    2. clusters of fewer than ``min_size`` windows (in a file of fewer than ``5 * min_size``
+       windows: a fifth of them, at least 3), or of less than ``min_share`` of all the
        windows (at most ``MAX_MIN_SIZE`` windows, about 20 s of speech, so that nobody who
        speaks that long is lost), join the nearest larger cluster, unless that would go below
        ``min_speakers``: a cough, a laugh, a short overlap that slipped through, or on long
@@ -117,7 +118,10 @@ def cluster_windows(
         subset = np.sort(rng.choice(count, size=max_windows, replace=False))
     if len(subset) == 1 or max_speakers == 1:
         return np.zeros(count, dtype=np.int64)
-    least = max(min_size, min(int(min_share * count), MAX_MIN_SIZE))
+    # in a file of few windows a speaker needs only a fifth of them (at least 3): otherwise a
+    # file where one voice alone reaches min_size would collapse into that voice
+    least = min(min_size, max(3, count // 5))
+    least = max(least, min(int(min_share * count), MAX_MIN_SIZE))
     hints = (min_speakers, max_speakers)
     labels = _agglomerate(x[subset], threshold, least, *hints)
     if centering > 0 and labels.max() > 0:

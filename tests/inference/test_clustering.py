@@ -129,3 +129,13 @@ def test_count_hints_apply_to_the_centered_pass():
     assert set(cluster_windows(x, 0.4, max_speakers=1, **CENTERED).tolist()) == {0}
     # a floor of two answers the raw pass's "more than one voice?" with yes
     assert _mostly_same_partition(cluster_windows(x, 0.9, min_speakers=2, **CENTERED), truth)
+
+
+def test_a_file_of_few_windows_keeps_voices_below_min_size():
+    """22 windows, one voice of 7 and three of 5: with min_size 6 alone, all would join the
+    only voice that reaches it; a fifth of the file's windows (4) is enough here."""
+    x, truth = _speakers([7, 5, 5, 5])
+    assert _same_partition(cluster_windows(x, 0.5, min_size=6), truth)
+    # a longer file: 6 windows are needed, and a voice of 5 joins the nearest speaker
+    x, _ = _speakers([30, 30, 5])
+    assert len(set(cluster_windows(x, 0.5, min_size=6).tolist())) == 2
