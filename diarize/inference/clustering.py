@@ -183,7 +183,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def _centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     sums = np.zeros((int(labels.max()) + 1, x.shape[1]))
     np.add.at(sums, labels, x)
-    return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    return _unit(sums)
 
 
 def _absorb_small(

@@ -300,9 +300,8 @@ def _clustered_posteriors(
     over the runs of frames where one column, and only it, exceeds ``speech_threshold``: a
     window never straddles a change of column, which is often a change of speaker); the
     windows of the file are clustered at the end and every frame takes the label of the
-    nearest window. The
-    returned column ``s`` holds the speech posterior on the frames labelled ``s``, so the
-    post-processing thresholds keep their meaning. One speaker per frame: overlap is not
+    nearest window. The returned column ``s`` holds the speech posterior on the frames labelled
+    ``s``, so the post-processing thresholds keep their meaning. One speaker per frame: overlap is not
     labelled (the network's second column was measured to add more false alarm than it
     recovers, README).
     """
@@ -335,8 +334,8 @@ def _clustered_posteriors(
             pooled = [model.campplus.embed_frames(emb[a:b][None])[0] for a, b in local]
             vectors.extend(torch.stack(pooled).float().cpu().numpy())
             spans.extend((a + window.start, b + window.start) for a, b in local)
-    output = np.zeros((total, max(columns, 1)), dtype=np.float32)
     if not spans:  # no clean speech to recognise anyone by: one speaker, if any
+        output = np.zeros((total, max(columns, 1)), dtype=np.float32)
         output[:, 0] = speech
         return output
     labels = cluster_windows(
@@ -350,11 +349,8 @@ def _clustered_posteriors(
         centering=config.centering,
         centered_threshold=config.centered_threshold,
     )
-    frame_labels = label_frames(spans, labels, total)
-    speakers = int(labels.max()) + 1
-    if speakers > output.shape[1]:
-        output = np.zeros((total, speakers), dtype=np.float32)
-    output[np.arange(total), frame_labels] = speech
+    output = np.zeros((total, max(columns, 1, int(labels.max()) + 1)), dtype=np.float32)
+    output[np.arange(total), label_frames(spans, labels, total)] = speech
     return output
 
 
