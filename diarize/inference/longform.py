@@ -32,7 +32,7 @@ import torch
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
 from diarize.audio.io import REFERENCE_RMS, SAMPLE_RATE
 from diarize.errors import DiarizeError
-from diarize.inference.clustering import cluster_windows, label_frames, window_spans
+from diarize.inference.clustering import cluster_windows, label_frames, resegment, window_spans
 from diarize.inference.linking import agreement, cluster_chunk_speakers
 from diarize.inference.sources import ArraySource, AudioSource, FileSource
 from diarize.inference.window_model import (
@@ -97,6 +97,12 @@ class LongformConfig:
         min_cluster_windows, min_cluster_share: a cluster with fewer windows, or a smaller
             share of the file's windows (capped at about 20 s of speech), joins the nearest
             larger one.
+        resegment_seconds, change_penalty: with clustering, every speech frame is labelled
+            by the embedding of the ``resegment_seconds`` around it, compared with the
+            speakers' centroids along a Viterbi path that pays ``change_penalty`` (cosine
+            similarity) per change of speaker
+            (:func:`~diarize.inference.clustering.resegment`). 0: off, every frame takes the
+            label of the nearest clustered window.
         min_audio_seconds: shorter audio gets no speakers (too short to diarize reliably).
         silence_floor_db: 80 ms frames whose RMS lies below this level (dBFS) get zero
             posteriors: digital silence holds no speech whatever the model says. None: off.
@@ -119,6 +125,8 @@ class LongformConfig:
     speech_threshold: float = 0.4
     min_cluster_windows: int = 6
     min_cluster_share: float = 0.02
+    resegment_seconds: float = 0.4
+    change_penalty: float = 0.5
     min_audio_seconds: float = 1.0
     silence_floor_db: float | None = -80.0
     level_rms: float | None = REFERENCE_RMS
@@ -145,6 +153,8 @@ class LongformConfig:
             raise DiarizeError(f"identity must be clustering or linking, got {self.identity!r}")
         if min(self.window_seconds, self.hop_seconds) < FRAME_SHIFT:
             raise DiarizeError("window_seconds and hop_seconds must be >= 0.08")
+        if min(self.resegment_seconds, self.change_penalty) < 0:
+            raise DiarizeError("resegment_seconds and change_penalty must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -299,9 +309,12 @@ def _clustered_posteriors(
     CAM++ embedding per window of solo speech (:func:`~diarize.inference.clustering.window_spans`
     over the runs of frames where one column, and only it, exceeds ``speech_threshold``: a
     window never straddles a change of column, which is often a change of speaker); the
-    windows of the file are clustered at the end and every frame takes the label of the
-    nearest window. The returned column ``s`` holds the speech posterior on the frames labelled
-    ``s``, so the post-processing thresholds keep their meaning. One speaker per frame: overlap is not
+    windows of the file are clustered at the end, and every frame is labelled by the
+    embedding of its own short neighbourhood (:func:`~diarize.inference.clustering.resegment`;
+    kept per frame as the chunks pass, 192 half floats per 80 ms, 17 MB an hour) or, with
+    ``resegment_seconds`` 0, takes the label of the nearest window. The returned column ``s``
+    holds the speech posterior on the frames labelled ``s``, so the post-processing
+    thresholds keep their meaning. One speaker per frame: overlap is not
     labelled (the network's second column was measured to add more false alarm than it
     recovers, README).
     """
@@ -312,6 +325,8 @@ def _clustered_posteriors(
     width = max(1, round(config.window_seconds / FRAME_SHIFT))
     hop = max(1, round(config.hop_seconds / FRAME_SHIFT))
     least = max(1, round(config.min_embed_seconds / FRAME_SHIFT))
+    frame_width = round(config.resegment_seconds / FRAME_SHIFT)
+    frame_vectors: np.ndarray | None = None  # (total, E) float16, when resegmenting
     with torch.inference_mode():
         for window in chunk_windows(source.num_samples, config):
             audio = source.read(window.first_sample, window.last_sample)
@@ -319,6 +334,14 @@ def _clustered_posteriors(
             probs = model.gate(model.probs(emb), audio)
             own = probs[window.own_start - window.start : window.own_stop - window.start]
             speech[window.own_start : window.own_start + len(own)] = own.max(1)
+            if frame_width > 0:
+                sliding = model.campplus.embed_sliding(emb, frame_width).float().cpu().numpy()
+                if frame_vectors is None:
+                    frame_vectors = np.zeros((total, sliding.shape[1]), dtype=np.float16)
+                start = window.own_start - window.start
+                frame_vectors[window.own_start : window.own_start + len(own)] = sliding[
+                    start : start + len(own)
+                ]
             # windows over the whole chunk (runs are not cut at the chunk's own range), kept
             # when centred in its own range
             active = probs > config.speech_threshold
@@ -349,8 +372,19 @@ def _clustered_posteriors(
         centering=config.centering,
         centered_threshold=config.centered_threshold,
     )
+    if frame_vectors is not None and labels.max() > 0:
+        frame_labels = resegment(
+            frame_vectors,
+            np.stack(vectors),
+            labels,
+            speech > config.speech_threshold,
+            config.change_penalty,
+            config.centering,
+        )
+    else:
+        frame_labels = label_frames(spans, labels, total)
     output = np.zeros((total, max(columns, 1, int(labels.max()) + 1)), dtype=np.float32)
-    output[np.arange(total), label_frames(spans, labels, total)] = speech
+    output[np.arange(total), frame_labels] = speech
     return output
 
 

@@ -251,6 +251,26 @@ class CAMPPlus(nn.Module):
         var = (weights[..., None] * (trunk - mean[:, None]).pow(2)).sum(1)
         return self.xvector.dense(torch.cat([mean, var.clamp_min(1e-8).sqrt()], dim=-1))
 
+    def embed_sliding(self, trunk: torch.Tensor, width: int) -> torch.Tensor:
+        """The embedding of the ``width`` trunk frames centred on every frame (fewer at the
+        ends), all at once: the same as :meth:`embed_frames` on each window, from running sums.
+
+        Shape:
+            trunk (T, 512) -> (T, 192)
+        """
+        count = trunk.shape[0]
+        x = trunk.double()
+        zero = x.new_zeros(1, x.shape[1])
+        sums = torch.cat([zero, x.cumsum(0)])
+        squares = torch.cat([zero, (x * x).cumsum(0)])
+        first = torch.arange(count, device=trunk.device) - width // 2
+        start, stop = first.clamp_min(0), (first + width).clamp_max(count)
+        n = (stop - start).unsqueeze(1).double()
+        mean = (sums[stop] - sums[start]) / n
+        var = (squares[stop] - squares[start] - n * mean * mean) / (n - 1).clamp_min(1)
+        stats = torch.cat([mean, var.clamp_min(1e-8).sqrt()], dim=-1).to(trunk.dtype)
+        return self.xvector.dense(stats)
+
 
 def fold_batchnorm(model: CAMPPlus) -> CAMPPlus:
     """Fold every BatchNorm that directly follows a convolution into that convolution, in place

@@ -35,6 +35,14 @@ class _Pooler(nn.Module):
         weights = weights / weights.sum(1, keepdim=True).clamp_min(1e-8)
         return (trunk[..., : self.voice_dim] * weights[..., None]).sum(1)
 
+    def embed_sliding(self, trunk: torch.Tensor, width: int) -> torch.Tensor:
+        """Plays CAM++'s ``embed_sliding``: the mean voice of the ``width`` frames around each."""
+        count = trunk.shape[0]
+        first = torch.arange(count) - width // 2
+        start, stop = first.clamp_min(0), (first + width).clamp_max(count)
+        sums = torch.cat([trunk.new_zeros(1, self.voice_dim), trunk[:, : self.voice_dim].cumsum(0)])
+        return (sums[stop] - sums[start]) / (stop - start).unsqueeze(1)
+
 
 class _FrontEnd(nn.Module):
     def __init__(self, voice_dim: int) -> None:

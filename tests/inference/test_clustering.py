@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from diarize.inference.clustering import cluster_windows, label_frames, window_spans
+from diarize.inference.clustering import cluster_windows, label_frames, resegment, window_spans
 
 
 def test_window_spans_cover_each_long_run_to_its_end_and_skip_short_ones():
@@ -139,3 +139,57 @@ def test_a_file_of_few_windows_keeps_voices_below_min_size():
     # a longer file: 6 windows are needed, and a voice of 5 joins the nearest speaker
     x, _ = _speakers([30, 30, 5])
     assert len(set(cluster_windows(x, 0.5, min_size=6).tolist())) == 2
+
+
+def _turns(voices, lengths, noise, seed=1):
+    """Frame embeddings of turns: ``lengths[i]`` frames of voice ``voices[i]`` each."""
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.standard_normal((16, 16)))[0]
+    frames = np.concatenate([basis[v] + noise * rng.standard_normal((n, 16)) for v, n in zip(voices, lengths)])
+    truth = np.repeat(voices, lengths)
+    windows = basis[[0, 0, 1, 1, 2, 2]] + 0.1 * rng.standard_normal((6, 16))
+    return frames, truth, windows, np.array([0, 0, 1, 1, 2, 2])
+
+
+def test_resegmenting_puts_each_change_of_speaker_at_its_frame():
+    """Noisy frames (some are nearer another voice alone) of turns 0, 1, 0, 2: the path
+    changes exactly where the voices do, and nowhere else."""
+    frames, truth, windows, labels = _turns([0, 1, 0, 2], [50, 23, 37, 40], noise=0.45)
+    speech = np.ones(len(frames), dtype=bool)
+    centroids = _unit_rows(_unit_rows(windows).reshape(3, 2, 16).sum(1))
+    alone = np.argmax(_unit_rows(frames) @ centroids.T, axis=1)
+    assert (alone != truth).any()  # the frames alone do stray
+    path = resegment(frames, windows, labels, speech, penalty=1.0)
+    assert path.tolist() == truth.tolist()
+    # no penalty: every frame on its own, strays included
+    assert resegment(frames, windows, labels, speech, penalty=0.0).tolist() == alone.tolist()
+
+
+def test_resegmenting_carries_a_speaker_over_silence_and_keeps_one_speaker_one():
+    frames, truth, windows, labels = _turns([1, 1, 2], [30, 30, 30], noise=0.3)
+    frames[30:60] = np.random.default_rng(2).standard_normal((30, 16))  # not speech
+    speech = np.ones(90, dtype=bool)
+    speech[30:60] = False
+    path = resegment(frames, windows, labels, speech, penalty=1.0)
+    assert set(path[:30].tolist()) == {1} and set(path[60:].tolist()) == {2}
+    assert np.flatnonzero(np.diff(path)).size == 1  # one change, somewhere in the silence
+    one = resegment(frames, windows, np.zeros(6, dtype=int), speech, penalty=1.0)
+    assert one.tolist() == [0] * 90
+
+
+def test_resegmenting_compares_in_the_space_the_windows_were_clustered_in():
+    """With ``centering``, frames and windows lose the same share of the windows' mean."""
+    rng = np.random.default_rng(3)
+    windows, labels = rng.standard_normal((30, 16)) + 2.0, np.arange(30) % 3
+    frames, speech = rng.standard_normal((200, 16)) + 2.0, np.ones(200, dtype=bool)
+    centred = resegment(frames, windows, labels, speech, 0.0, centering=0.5)
+    mean = _unit_rows(windows).mean(axis=0)
+    by_hand = resegment(
+        _unit_rows(frames) - 0.5 * mean, _unit_rows(windows) - 0.5 * mean, labels, speech, 0.0
+    )
+    assert centred.tolist() == by_hand.tolist()
+    assert centred.tolist() != resegment(frames, windows, labels, speech, 0.0).tolist()
+
+
+def _unit_rows(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)

@@ -81,3 +81,22 @@ def test_folding_batchnorm_keeps_the_function():
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     with pytest.raises(ValueError, match="eval mode"):
         fold_batchnorm(CAMPPlus())
+
+
+@pytest.mark.parametrize("width", [1, 4, 5])
+def test_sliding_embeddings_equal_pooling_each_window(width):
+    torch.manual_seed(0)
+    model = CAMPPlus().eval()
+    trunk = torch.randn(30, 512)
+    with torch.inference_mode():
+        sliding = model.embed_sliding(trunk, width)
+        for t in (0, 1, 2, 15, 28, 29):
+            start = max(0, t - width // 2)
+            stop = min(30, t - width // 2 + width)
+            window = trunk[start:stop][None]
+            if stop - start == 1:  # one frame: no spread, as the running sums give
+                weights = torch.ones(1, 1)
+                expected = model.embed_frames(window, weights)[0]
+            else:
+                expected = model.embed_frames(window)[0]
+            assert torch.allclose(sliding[t], expected, atol=1e-4), t
