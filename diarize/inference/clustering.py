@@ -27,7 +27,7 @@ import numpy as np
 
 from diarize.inference.postprocess import mask_to_segments
 
-__all__ = ["cluster_windows", "label_frames", "resegment", "window_spans"]
+__all__ = ["cluster_windows", "label_frames", "resegment", "unit_rows", "viterbi", "window_spans"]
 
 MAX_MIN_SIZE = 30  # windows: the share rule never drops a voice with this much speech
 
@@ -106,7 +106,7 @@ def cluster_windows(
     Shape:
         (N, E) -> (N,)
     """
-    x = _unit(np.asarray(embeddings, dtype=np.float64))
+    x = unit_rows(np.asarray(embeddings, dtype=np.float64))
     count = len(x)
     if count == 0:
         return np.zeros(0, dtype=np.int64)
@@ -125,7 +125,7 @@ def cluster_windows(
     hints = (min_speakers, max_speakers)
     labels = _agglomerate(x[subset], threshold, least, *hints)
     if centering > 0 and labels.max() > 0:
-        x = _unit(x - centering * x.mean(axis=0, keepdims=True))
+        x = unit_rows(x - centering * x.mean(axis=0, keepdims=True))
         second = threshold if centered_threshold is None else centered_threshold
         labels = _agglomerate(x[subset], second, least, *hints)
     centroids = _centroids(x[subset], labels)
@@ -213,18 +213,18 @@ def resegment(
     speakers = int(labels.max()) + 1 if len(labels) else 0
     if speakers <= 1:
         return np.zeros(len(frames), dtype=np.int64)
-    windows = _unit(np.asarray(windows, dtype=np.float64))
-    frames = _unit(np.asarray(frames, dtype=np.float64))
+    windows = unit_rows(np.asarray(windows, dtype=np.float64))
+    frames = unit_rows(np.asarray(frames, dtype=np.float64))
     if centering > 0:  # more than one speaker: the windows were clustered centred
         mean = windows.mean(axis=0, keepdims=True)
-        windows = _unit(windows - centering * mean)
-        frames = _unit(frames - centering * mean)
+        windows = unit_rows(windows - centering * mean)
+        frames = unit_rows(frames - centering * mean)
     scores = frames @ _centroids(windows, labels).T
     scores[~np.asarray(speech, dtype=bool)] = 0.0
-    return _viterbi(scores, penalty)
+    return viterbi(scores, penalty)
 
 
-def _viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
+def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
     """The label path maximising the summed scores minus ``penalty`` per change.
 
     Shape:
@@ -249,14 +249,15 @@ def _viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
     return path
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Every row scaled to unit length (an all-zero row stays zero). Shape: (N, E) -> (N, E)"""
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     sums = np.zeros((int(labels.max()) + 1, x.shape[1]))
     np.add.at(sums, labels, x)
-    return _unit(sums)
+    return unit_rows(sums)
 
 
 def _absorb_small(

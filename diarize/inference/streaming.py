@@ -35,6 +35,7 @@ import torch
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
 from diarize.audio.io import SAMPLE_RATE
 from diarize.data.rttm import Turn
+from diarize.inference.clustering import unit_rows, viterbi
 from diarize.inference.linking import OnlineLinker, agreement
 from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, WindowModel
 from diarize.inference.postprocess import PostProcessingParams, mask_to_segments
@@ -149,6 +150,7 @@ class StreamingDiarizer:
         self._history = np.zeros((0, 0), dtype=np.float32)  # final posteriors (T, speakers)
         self._final = 0
         self._mapping: np.ndarray | None = None  # the last step's speaker per column
+        self._last: int | None = None  # the speaker of the last final frame
 
     @classmethod
     def from_pretrained(
@@ -247,15 +249,44 @@ class StreamingDiarizer:
         self._mapping = mapping
         self.linker.update(mapping, embeddings, masses)
         self._grow(offset + stop, self.linker.num_speakers)
-        final = probs[rows]
         if self.by_voice:
-            # as offline with identity by voice: one speaker per frame, the most active
-            # column's, at the level of speech (labelling the second column added false alarm)
-            level = final.max(axis=1, keepdims=True)
-            final = np.where(final == level, level, 0.0)
+            self._label_frames(window, probs[rows].max(axis=1), offset + start, start, stop)
+            return
         for column, speaker in enumerate(mapping):
             if speaker >= 0:
-                self._history[offset + start : offset + stop, speaker] = final[:, column]
+                self._history[offset + start : offset + stop, speaker] = probs[rows, column]
+
+    def _label_frames(
+        self, window: torch.Tensor, level: np.ndarray, first: int, start: int, stop: int
+    ) -> None:
+        """Streaming by voice, as offline: one speaker per frame, at the level of speech, from
+        each frame's 0.4-s embedding against every speaker's running centroid, along a
+        Viterbi path that starts from the last final frame's speaker
+        (:func:`~diarize.inference.clustering.resegment`). The columns only decide when a new
+        speaker appears and move the centroids (real-voice mixes at 1.04 s: 33.8% -> 25.8%
+        against the most active column's speaker; the speakers of the step's active columns
+        alone gave 27.5%).
+
+        Shape:
+            window (T, D), level (stop - start,): window frames ``[start, stop)`` are stream
+            frames ``[first, first + stop - start)``
+        """
+        speakers = self.linker.num_speakers
+        if speakers == 0:
+            return
+        width = max(1, round(self.config.resegment_seconds / FRAME_SHIFT))
+        begin, end = max(0, start - width), min(len(window), stop + width)
+        with torch.inference_mode():
+            sliding = self.model.campplus.embed_sliding(window[begin:end], width)
+        frames = unit_rows(sliding[start - begin : stop - begin].double().cpu().numpy())
+        scores = frames @ unit_rows(np.stack(self.linker.centroids)).T
+        scores[level <= self.config.speech_threshold] = 0.0
+        penalty = self.config.change_penalty
+        if self._last is not None:  # a change from the last final frame pays too
+            scores[0] -= penalty * (np.arange(speakers) != self._last)
+        path = viterbi(scores, penalty)
+        self._history[first + np.arange(len(path)), path] = level
+        self._last = int(path[-1])
 
     def _recent_voices(
         self, window: torch.Tensor, probs: np.ndarray, stop: int

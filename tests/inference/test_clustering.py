@@ -145,7 +145,12 @@ def _turns(voices, lengths, noise, seed=1):
     """Frame embeddings of turns: ``lengths[i]`` frames of voice ``voices[i]`` each."""
     rng = np.random.default_rng(seed)
     basis = np.linalg.qr(rng.standard_normal((16, 16)))[0]
-    frames = np.concatenate([basis[v] + noise * rng.standard_normal((n, 16)) for v, n in zip(voices, lengths)])
+    frames = np.concatenate(
+        [
+            basis[v] + noise * rng.standard_normal((n, 16))
+            for v, n in zip(voices, lengths, strict=True)
+        ]
+    )
     truth = np.repeat(voices, lengths)
     windows = basis[[0, 0, 1, 1, 2, 2]] + 0.1 * rng.standard_normal((6, 16))
     return frames, truth, windows, np.array([0, 0, 1, 1, 2, 2])

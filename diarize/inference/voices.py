@@ -1,0 +1,120 @@
+"""Speaker identity by voice on a whole recording: the network says when, CAM++ says who.
+
+The path of :func:`~diarize.inference.longform.longform_posteriors` for networks with the CAM++
+front end and ``identity: clustering``: the chunks of the file pass once, leaving the speech
+posterior of every frame, the CAM++ embeddings of short solo-speech windows and, per frame, the
+embedding of its own 0.4 s; the windows are clustered at the end
+(:mod:`diarize.inference.clustering`) and every frame is labelled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from diarize.audio.features import FRAME_SHIFT, num_model_frames
+from diarize.inference.clustering import cluster_windows, label_frames, resegment, window_spans
+
+if TYPE_CHECKING:
+    from diarize.inference.longform import ChunkWindow, LongformConfig
+    from diarize.inference.sources import AudioSource
+    from diarize.inference.window_model import WindowModel
+
+__all__ = ["clustered_posteriors"]
+
+
+def clustered_posteriors(
+    model: WindowModel,
+    source: AudioSource,
+    windows: list[ChunkWindow],
+    config: LongformConfig,
+    columns: int,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
+) -> np.ndarray:
+    """Speech from the network, speakers from clustering CAM++ windows of the whole file.
+
+    Each chunk contributes the speech posterior of its own frames (the largest column) and one
+    CAM++ embedding per window of solo speech (:func:`~diarize.inference.clustering.window_spans`
+    over the runs of frames where one column, and only it, exceeds ``speech_threshold``: a
+    window never straddles a change of column, which is often a change of speaker); the
+    windows of the file are clustered at the end, and every frame is labelled by the
+    embedding of its own short neighbourhood (:func:`~diarize.inference.clustering.resegment`;
+    kept per frame as the chunks pass, 192 half floats per 80 ms, 17 MB an hour) or, with
+    ``resegment_seconds`` 0, takes the label of the nearest window. The returned column ``s``
+    holds the speech posterior on the frames labelled ``s``, so the post-processing
+    thresholds keep their meaning. One speaker per frame: overlap is not
+    labelled (the network's second column was measured to add more false alarm than it
+    recovers, README).
+    """
+    total = num_model_frames(source.num_samples)
+    speech = np.zeros(total, dtype=np.float32)
+    spans: list[tuple[int, int]] = []
+    vectors: list[np.ndarray] = []
+    width = max(1, round(config.window_seconds / FRAME_SHIFT))
+    hop = max(1, round(config.hop_seconds / FRAME_SHIFT))
+    least = max(1, round(config.min_embed_seconds / FRAME_SHIFT))
+    frame_width = round(config.resegment_seconds / FRAME_SHIFT)
+    frame_vectors: np.ndarray | None = None  # (total, E) float16, when resegmenting
+    with torch.inference_mode():
+        for window in windows:
+            audio = source.read(window.first_sample, window.last_sample)
+            emb = model.embed(audio)
+            probs = model.gate(model.probs(emb), audio)
+            own = probs[window.own_start - window.start : window.own_stop - window.start]
+            speech[window.own_start : window.own_start + len(own)] = own.max(1)
+            if frame_width > 0:
+                sliding = model.campplus.embed_sliding(emb, frame_width).float().cpu().numpy()
+                if frame_vectors is None:
+                    frame_vectors = np.zeros((total, sliding.shape[1]), dtype=np.float16)
+                start = window.own_start - window.start
+                frame_vectors[window.own_start : window.own_start + len(own)] = sliding[
+                    start : start + len(own)
+                ]
+            # windows over the whole chunk (runs are not cut at the chunk's own range), kept
+            # when centred in its own range
+            active = probs > config.speech_threshold
+            solo = active.sum(1) == 1
+            local = [  # per column: a window never spans a change of column
+                (a, b)
+                for k in range(active.shape[1])
+                for a, b in window_spans(solo & active[:, k], width, hop, least)
+                if window.own_start <= window.start + (a + b - 1) // 2 < window.own_stop
+            ]
+            if not local:
+                continue
+            pooled = [model.campplus.embed_frames(emb[a:b][None])[0] for a, b in local]
+            vectors.extend(torch.stack(pooled).float().cpu().numpy())
+            spans.extend((a + window.start, b + window.start) for a, b in local)
+    if not spans:  # no clean speech to recognise anyone by: one speaker, if any
+        output = np.zeros((total, max(columns, 1)), dtype=np.float32)
+        output[:, 0] = speech
+        return output
+    labels = cluster_windows(
+        np.stack(vectors),
+        config.cluster_threshold,
+        config.min_cluster_windows,
+        config.min_cluster_share,
+        num_speakers,
+        min_speakers,
+        max_speakers,
+        centering=config.centering,
+        centered_threshold=config.centered_threshold,
+    )
+    if frame_vectors is not None and labels.max() > 0:
+        frame_labels = resegment(
+            frame_vectors,
+            np.stack(vectors),
+            labels,
+            speech > config.speech_threshold,
+            config.change_penalty,
+            config.centering,
+        )
+    else:
+        frame_labels = label_frames(spans, labels, total)
+    output = np.zeros((total, max(columns, 1, int(labels.max()) + 1)), dtype=np.float32)
+    output[np.arange(total), frame_labels] = speech
+    return output
