@@ -13,9 +13,11 @@ so a frame is labelled ``(block + lookahead) * 0.08`` s after it was heard (pres
 ``context_seconds`` of final frames plus the new ones, through the same :class:`WindowModel`
 as offline long files; its columns are linked to the stream's speakers by
 :class:`~diarize.inference.linking.OnlineLinker` (continuity with the final frames, then
-CAM++ embeddings against the running centroids). Labels never change once given. Steps fall on
-fixed frame boundaries, so the output does not depend on how the samples are split into
-blocks: a file and the same samples piped through stdin give the same result.
+CAM++ embeddings against the running centroids). With the CAM++ front end the columns only
+create speakers and move their centroids, and every frame is labelled by the voice of its own
+0.4 s, as offline (:func:`~diarize.inference.clustering.resegment`). Labels never change once
+given. Steps fall on fixed frame boundaries, so the output does not depend on how the samples
+are split into blocks: a file and the same samples piped through stdin give the same result.
 
 Turns come from the same post-processing as offline (:func:`speaker_segments`), recomputed
 per speaker from the end of its last final turn (:mod:`~diarize.inference.turn_tracker`); a
