@@ -224,8 +224,11 @@ def resegment(
     return viterbi(scores, penalty)
 
 
-def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
+def viterbi(scores: np.ndarray, penalty: float, previous: int | None = None) -> np.ndarray:
     """The label path maximising the summed scores minus ``penalty`` per change.
+
+    ``previous``: the label of the frame before the first (streaming: the last final frame);
+    leaving it for another label is a change too.
 
     Shape:
         (T, S) -> (T,)
@@ -236,6 +239,8 @@ def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
     back = np.empty((count, speakers), dtype=np.int32)
     back[0] = np.arange(speakers)
     best = scores[0].copy()
+    if previous is not None:
+        best -= penalty * (np.arange(speakers) != previous)
     stay = np.arange(speakers)
     for t in range(1, count):
         leader = int(np.argmax(best))

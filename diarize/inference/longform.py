@@ -235,12 +235,11 @@ def longform_posteriors(
     if total == 0 or source.num_samples < config.min_audio_seconds * SAMPLE_RATE:
         return np.zeros((total, columns), dtype=np.float32)
     model = WindowModel(network, config, device, bf16)
+    windows = chunk_windows(source.num_samples, config)
     if clusters_by_voice(network, config):
-        windows = chunk_windows(source.num_samples, config)
         return clustered_posteriors(
             model, source, windows, config, columns, num_speakers, min_speakers, max_speakers
         )
-    windows = chunk_windows(source.num_samples, config)
     pieces: list[np.ndarray] = []  # each chunk's posteriors on its own frames
     actives: list[np.ndarray] = []
     embeddings, masses, chunk_of, column_of = [], [], [], []

@@ -283,10 +283,7 @@ class StreamingDiarizer:
         frames = unit_rows(sliding[start - begin : stop - begin].double().cpu().numpy())
         scores = frames @ unit_rows(np.stack(self.linker.centroids)).T
         scores[level <= self.config.speech_threshold] = 0.0
-        penalty = self.config.change_penalty
-        if self._last is not None:  # a change from the last final frame pays too
-            scores[0] -= penalty * (np.arange(speakers) != self._last)
-        path = viterbi(scores, penalty)
+        path = viterbi(scores, self.config.change_penalty, previous=self._last)
         self._history[first + np.arange(len(path)), path] = level
         self._last = int(path[-1])
 

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from diarize.inference.clustering import cluster_windows, label_frames, resegment, window_spans
+from diarize.inference.clustering import (
+    cluster_windows,
+    label_frames,
+    resegment,
+    unit_rows,
+    viterbi,
+    window_spans,
+)
 
 
 def test_window_spans_cover_each_long_run_to_its_end_and_skip_short_ones():
@@ -161,8 +168,8 @@ def test_resegmenting_puts_each_change_of_speaker_at_its_frame():
     changes exactly where the voices do, and nowhere else."""
     frames, truth, windows, labels = _turns([0, 1, 0, 2], [50, 23, 37, 40], noise=0.45)
     speech = np.ones(len(frames), dtype=bool)
-    centroids = _unit_rows(_unit_rows(windows).reshape(3, 2, 16).sum(1))
-    alone = np.argmax(_unit_rows(frames) @ centroids.T, axis=1)
+    centroids = unit_rows(unit_rows(windows).reshape(3, 2, 16).sum(1))
+    alone = np.argmax(unit_rows(frames) @ centroids.T, axis=1)
     assert (alone != truth).any()  # the frames alone do stray
     path = resegment(frames, windows, labels, speech, penalty=1.0)
     assert path.tolist() == truth.tolist()
@@ -188,13 +195,16 @@ def test_resegmenting_compares_in_the_space_the_windows_were_clustered_in():
     windows, labels = rng.standard_normal((30, 16)) + 2.0, np.arange(30) % 3
     frames, speech = rng.standard_normal((200, 16)) + 2.0, np.ones(200, dtype=bool)
     centred = resegment(frames, windows, labels, speech, 0.0, centering=0.5)
-    mean = _unit_rows(windows).mean(axis=0)
+    mean = unit_rows(windows).mean(axis=0)
     by_hand = resegment(
-        _unit_rows(frames) - 0.5 * mean, _unit_rows(windows) - 0.5 * mean, labels, speech, 0.0
+        unit_rows(frames) - 0.5 * mean, unit_rows(windows) - 0.5 * mean, labels, speech, 0.0
     )
     assert centred.tolist() == by_hand.tolist()
     assert centred.tolist() != resegment(frames, windows, labels, speech, 0.0).tolist()
 
 
-def _unit_rows(x):
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+def test_viterbi_counts_leaving_the_previous_label_as_a_change():
+    scores = np.array([[0.0, 0.3], [0.0, 0.3]])  # label 1 gains 0.6 over two frames
+    assert viterbi(scores, 0.7).tolist() == [1, 1]
+    assert viterbi(scores, 0.7, previous=0).tolist() == [0, 0]  # leaving 0 costs 0.7
+    assert viterbi(scores, 0.5, previous=0).tolist() == [1, 1]  # ... or only 0.5
