@@ -2,7 +2,8 @@
 
 Audio at 16 kHz is framed every 10 ms (hop 160 samples, 25 ms window, n_fft 512);
 the model subsamples 8x, so one model frame is 80 ms. Model frame ``i`` covers
-``[i * FRAME_SHIFT, (i + 1) * FRAME_SHIFT)`` seconds.
+``[i * FRAME_SHIFT, (i + 1) * FRAME_SHIFT)`` seconds, and every front end centres what it sees
+for frame ``i`` on that span (``LogMel(shift=CENTRE_SHIFT)`` for the log-mel one).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ N_FFT = 512
 SUBSAMPLING = 8
 MEL_SHIFT = HOP_LENGTH / SAMPLE_RATE  # 0.01 s
 FRAME_SHIFT = SUBSAMPLING * MEL_SHIFT  # 0.08 s
+# Three stride-2 convolutions (kernel 3, padding 1) centre model frame i on mel frame 8 i, which
+# a centred STFT puts at 80 i ms: the start of the frame's span. Shifting the signal by half a
+# model frame (40 ms) centres it on the span, where its targets are.
+CENTRE_SHIFT = SUBSAMPLING * HOP_LENGTH // 2  # 640 samples
 
 
 def num_mel_frames(num_samples: int) -> int:
@@ -91,6 +96,8 @@ class LogMel(nn.Module):
         normalize: ``"per_feature"`` or ``"none"``.
         dither: standard deviation of the white noise added while training.
         preemph: pre-emphasis coefficient (0 disables it).
+        shift: frame ``m`` is centred at sample ``160 m + shift`` (the signal is moved left and
+            padded with zeros at the end; the frame count does not change).
     """
 
     def __init__(
@@ -99,11 +106,13 @@ class LogMel(nn.Module):
         normalize: str = "per_feature",
         dither: float = 1e-5,
         preemph: float = 0.97,
+        shift: int = 0,
     ) -> None:
         super().__init__()
         if normalize not in ("per_feature", "none"):
             raise ValueError(f"normalize must be 'per_feature' or 'none', got {normalize!r}")
         self.n_mels, self.normalize, self.dither, self.preemph = n_mels, normalize, dither, preemph
+        self.shift = int(shift)
         # buffers are rebuilt from the config, never saved: exported fp16 weights must not round them
         self.register_buffer("filters", torch.from_numpy(mel_filterbank(n_mels)), persistent=False)
         window = torch.hann_window(WIN_LENGTH, periodic=False)
@@ -130,6 +139,8 @@ class LogMel(nn.Module):
         if self.preemph > 0:
             signal = torch.cat([signal[:, :1], signal[:, 1:] - self.preemph * signal[:, :-1]], 1)
             signal = signal * valid
+        if self.shift > 0:
+            signal = nn.functional.pad(signal[:, self.shift :], (0, min(self.shift, signal.shape[1])))
         num_frames = audio.shape[1] // HOP_LENGTH
         feat_lengths = torch.div(lengths, HOP_LENGTH, rounding_mode="floor")
         if num_frames == 0:

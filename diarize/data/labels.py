@@ -1,10 +1,11 @@
 """RTTM turns -> frame targets on the model's 80 ms grid (a pure function).
 
 Turns are drawn on a 10 ms grid, averaged over the eight 10 ms frames of each 80 ms model
-frame (model frame ``i`` covers 10 ms frames ``[8i, 8i + 8)``, aligned with the conv
-subsampling), then thresholded at 0.5. Columns are speakers in order of first appearance in
-the window. When more speakers talk in the window than the model has columns, the ones who
-speak most are kept and the others are reported as dropped.
+frame (model frame ``i`` covers 10 ms frames ``[8i, 8i + 8)``, the span every front end centres
+frame ``i`` on: see :data:`diarize.audio.features.CENTRE_SHIFT`), then thresholded at 0.5.
+Columns are speakers in order of first appearance in the window. When more speakers talk in the
+window than the model has columns, the ones who speak most are kept and the others are reported
+as dropped.
 """
 
 from __future__ import annotations

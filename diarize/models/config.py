@@ -29,6 +29,9 @@ class FeatureConfig:
     normalize: str = "per_feature"  # "per_feature" (mean/var per band over the window) or "none"
     dither: float = 1e-5  # training only
     preemph: float = 0.97
+    # centre each 80-ms output frame's receptive field on the span its targets cover (a 40-ms
+    # shift of the signal); models stored before this key existed were trained without it
+    centered: bool = True
 
 
 @dataclass
@@ -75,6 +78,12 @@ class SortformerConfig:
     # True: each block's sorted activities are projected and added to the next block's input
     # (the SortFormer paper); False: a plain Transformer whose last head is the output (NeMo).
     permutation_encoding: bool = True
+    # without permutation encoding: sort the last block's columns by arrival all the same (the
+    # ablation's "plain Transformer + sorted output", which isolates the encoding)
+    sort_output: bool = False
+    # each block's head: "linear" (LayerNorm + Linear), "nemo" (NeMo's released head,
+    # ReLU-Dropout-Linear-ReLU-Dropout-Linear); "auto": linear with permutation encoding, else nemo
+    head: str = "auto"
     # a speaker arrives at its first run of this many active frames (1: the first frame; more
     # keeps a one-frame blip from re-ranking the sort); the Sort loss orders targets the same way
     arrival_min_frames: int = 3
@@ -161,6 +170,7 @@ NETWORK_KEYS = ("max_speakers", "features", "encoder", "sortformer")
 # Keys added after models were first stored, with the value that reproduces those models: a
 # stored config without them is a log-mel Conformer with the one-frame arrival rule.
 STORED_DEFAULTS = {
+    "features": {"centered": False},
     "encoder": {"type": "conformer", "rel_pos": False, "speaker_window_sec": 0.0},
     "sortformer": {"arrival_min_frames": 1},
 }

@@ -5,7 +5,9 @@ activities ``P_l = sigmoid(W_l H_l)``, sorts the K columns by arrival time (firs
 0.5, absent speakers last) and projects them back, ``E_l = U_l sort(P_l)``: the permutation
 encoding of the next block. The last block's sorted activities are the output, so column k is
 the k-th speaker to speak. With ``permutation_encoding=False`` the same code is a plain
-Transformer whose last head is the output, unsorted, trained with the sort loss (NeMo's design).
+Transformer whose last head is the output, unsorted, trained with the sort loss (NeMo's design);
+``sort_output=True`` sorts that last head by arrival all the same (the ablation arm that keeps
+everything of the SortFormer but the encoding). ``head`` picks each block's output head.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from diarize.audio.features import FRAME_SHIFT, LogMel, lengths_mask
+from diarize.audio.features import CENTRE_SHIFT, FRAME_SHIFT, LogMel, lengths_mask
 from diarize.losses import arrival_keys
 from diarize.models.campplus import EMBEDDING_SIZE
 from diarize.models.campplus_frontend import CampplusFrontEnd, window_embeddings
@@ -52,7 +54,12 @@ class SortformerBlock(nn.Module):
             batch_first=True,
             norm_first=config.pre_ln,
         )
-        if config.permutation_encoding:
+        head = config.head
+        if head == "auto":
+            head = "linear" if config.permutation_encoding else "nemo"
+        if head not in ("linear", "nemo"):
+            raise ValueError(f"sortformer.head must be auto, linear or nemo, got {head!r}")
+        if head == "linear":
             self.head = nn.Sequential(nn.LayerNorm(d_model), nn.Linear(d_model, max_speakers))
         else:  # NeMo's released head: ReLU-Dropout-Linear-ReLU-Dropout-Linear
             self.head = nn.Sequential(
@@ -67,12 +74,17 @@ class SortformerBlock(nn.Module):
         self.min_run = config.arrival_min_frames
 
     def forward(
-        self, x: torch.Tensor, valid: torch.Tensor, lengths: torch.Tensor, need_head: bool
+        self,
+        x: torch.Tensor,
+        valid: torch.Tensor,
+        lengths: torch.Tensor,
+        need_head: bool,
+        sort: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """One block: hidden states, logits (sorted with permutation encoding) and the encoding.
 
-        Without permutation encoding the head is left unsorted (NeMo's design: the sort loss
-        alone teaches the arrival order) and only computed when ``need_head``.
+        Without permutation encoding the head is left unsorted unless ``sort`` (NeMo's design:
+        the sort loss alone teaches the arrival order) and only computed when ``need_head``.
 
         Shape:
             x (B, T, D), valid (B, T) -> (B, T, D), (B, T, K) or None, (B, T, D) or None
@@ -82,8 +94,9 @@ class SortformerBlock(nn.Module):
             return hidden, None, None
         logits = self.head(hidden)
         encoding = None
-        if self.encode is not None:
+        if self.encode is not None or sort:
             logits, _ = sort_by_arrival(logits, lengths, self.min_run)
+        if self.encode is not None:
             encoding = self.encode(torch.sigmoid(logits)) * valid[..., None]
         return hidden, logits, encoding
 
@@ -113,7 +126,10 @@ class SortformerNetwork(nn.Module):
             inputs = CampplusFrontEnd.output_dim + (EMBEDDING_SIZE if self.speaker_window else 0)
             self.adapter = nn.Sequential(nn.Linear(inputs, enc.d_model), nn.LayerNorm(enc.d_model))
         else:
-            self.preprocessor = LogMel(feats.n_mels, feats.normalize, feats.dither, feats.preemph)
+            shift = CENTRE_SHIFT if feats.centered else 0
+            self.preprocessor = LogMel(
+                feats.n_mels, feats.normalize, feats.dither, feats.preemph, shift
+            )
             self.subsampling = ConvSubsampling(feats.n_mels, enc.subsampling_channels, enc.d_model)
         self.encoder = ConformerEncoder(
             enc.d_model,
@@ -193,7 +209,13 @@ class SortformerNetwork(nn.Module):
         logits = None
         last = len(self.blocks) - 1
         for index, block in enumerate(self.blocks):
-            x, logits, encoding = block(x, valid, lengths, need_head=intermediate or index == last)
+            x, logits, encoding = block(
+                x,
+                valid,
+                lengths,
+                need_head=intermediate or index == last,
+                sort=index == last and self.config.sortformer.sort_output,
+            )
             if index < last:
                 if intermediate:
                     earlier.append(logits)

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from diarize.audio.features import (
+    CENTRE_SHIFT,
     FRAME_SHIFT,
     LogMel,
     SpecAugment,
@@ -88,3 +89,22 @@ def test_spec_augment_masks_in_training_only_and_keeps_input():
     assert torch.all(feats == 1)
     assert (masked == 0).any()
     assert set(masked.unique().tolist()) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("shift", [0, CENTRE_SHIFT])
+def test_shifted_frames_are_centred_at_160m_plus_shift(shift):
+    logmel = LogMel(normalize="none", dither=0.0, preemph=0.0, shift=shift).eval()
+    audio = torch.zeros(1, 16000)
+    click = 160 * 40 + shift
+    audio[0, click] = 1.0
+    feats, lengths = logmel(audio, torch.tensor([16000]))
+    assert lengths.tolist() == [100] and feats.shape[2] == 100  # the count does not change
+    assert int(feats[0].sum(0).argmax()) == 40
+
+
+def test_shifted_padding_inside_a_batch_changes_nothing():
+    logmel = LogMel(shift=CENTRE_SHIFT).eval()
+    audio = torch.randn(2, 24000)
+    batch, _ = logmel(audio, torch.tensor([24000, 13000]))
+    alone, _ = logmel(audio[1:, :13000], torch.tensor([13000]))
+    torch.testing.assert_close(batch[1, :, :81], alone[0], atol=1e-4, rtol=1e-4)

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from diarize.models import build_network, sort_by_arrival
-from diarize.models.config import network_config
+from diarize.audio.features import frame_to_time
+from diarize.models.config import network_config, stored_network_config
 
 
 def test_sort_by_arrival_orders_columns_and_puts_absent_last():
@@ -100,3 +101,77 @@ def test_flag_and_speaker_count(permutation_encoding, max_speakers):
     logits, earlier = network.forward_logits(emb, torch.tensor([20, 15]), intermediate=True)
     assert logits.shape == (2, 20, max_speakers)
     assert len(earlier) == 2 and earlier[0].shape == logits.shape
+
+
+def _plain_network(**sortformer):
+    config = network_config(
+        {
+            "model": {
+                "features": {"n_mels": 40},
+                "encoder": {
+                    "type": "conformer",
+                    "subsampling_channels": 8,
+                    "d_model": 32,
+                    "num_layers": 1,
+                    "num_heads": 2,
+                },
+                "sortformer": {
+                    "d_model": 32,
+                    "num_layers": 2,
+                    "num_heads": 2,
+                    "ff_dim": 32,
+                    "permutation_encoding": False,
+                    **sortformer,
+                },
+            }
+        }
+    )
+    torch.manual_seed(5)
+    return build_network(config).eval()
+
+
+def test_plain_transformer_with_sorted_output_is_the_unsorted_one_sorted():
+    """``sort_output`` only reorders the last head's columns by arrival; no encoding is added."""
+    unsorted = _plain_network(head="linear")
+    sorted_ = _plain_network(head="linear", sort_output=True)
+    assert sorted_.blocks[0].encode is None
+    assert isinstance(sorted_.blocks[-1].head[0], torch.nn.LayerNorm)
+    sorted_.load_state_dict(unsorted.state_dict())
+    torch.manual_seed(1)
+    emb, lengths = torch.randn(3, 40, 32), torch.tensor([40, 33, 25])
+    with torch.no_grad():
+        raw, _ = unsorted.forward_logits(emb, lengths)
+        out, _ = sorted_.forward_logits(emb, lengths)
+    expected, order = sort_by_arrival(raw, lengths, unsorted.config.sortformer.arrival_min_frames)
+    assert torch.equal(out, expected)
+    assert not torch.equal(order, torch.arange(4).expand(3, 4))  # the sort did reorder something
+
+
+def test_head_choice():
+    assert isinstance(_plain_network().blocks[0].head[0], torch.nn.ReLU)  # auto: NeMo's head
+    with pytest.raises(ValueError, match="sortformer.head"):
+        _plain_network(head="mlp")
+
+
+@pytest.mark.parametrize("centered", [True, False])
+def test_log_mel_front_end_centres_each_frame_on_its_target_span(centered):
+    """Frame k's receptive field is centred at 80 k + 40 ms, the middle of the 80 ms its targets
+    cover (``data/labels.py``); models stored before the shift keep the old alignment."""
+    network = _plain_network()
+    if not centered:
+        stored = network.config_dict()
+        del stored["features"]["centered"]  # a model stored before the key existed
+        network = build_network(stored_network_config(stored))
+    subsampling = network.subsampling
+    for name, param in subsampling.named_parameters():
+        torch.nn.init.constant_(param, 0.0 if name.endswith("bias") else 0.1)
+    feats = torch.ones(1, 40, 160, requires_grad=True)
+    emb, _ = network.embed(feats, torch.tensor([160]))
+    emb[0, 10].sum().backward()
+    weight = feats.grad[0].abs().sum(0)
+    centre_mel = float((weight * torch.arange(160)).sum() / weight.sum())
+    assert centre_mel == pytest.approx(80.0)  # mel frame 8 k
+    # mel frame m is centred at sample 160 m + shift (tests/audio/test_features.py)
+    centre_ms = (160 * centre_mel + network.preprocessor.shift) / 16
+    expected = 1000 * frame_to_time(10) + (40.0 if centered else 0.0)
+    assert centre_ms == pytest.approx(expected)
