@@ -140,7 +140,9 @@ class LogMel(nn.Module):
             signal = torch.cat([signal[:, :1], signal[:, 1:] - self.preemph * signal[:, :-1]], 1)
             signal = signal * valid
         if self.shift > 0:
-            signal = nn.functional.pad(signal[:, self.shift :], (0, min(self.shift, signal.shape[1])))
+            signal = nn.functional.pad(
+                signal[:, self.shift :], (0, min(self.shift, signal.shape[1]))
+            )
         num_frames = audio.shape[1] // HOP_LENGTH
         feat_lengths = torch.div(lengths, HOP_LENGTH, rounding_mode="floor")
         if num_frames == 0:

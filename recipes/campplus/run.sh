@@ -72,10 +72,13 @@ if should_run 2; then
   diarize simulate source_manifest="$work/test.json" out_dir="$work/sim/test" \
     num_sessions=60 "num_speakers=[1,2,3,4]" seed=3 "${common[@]}"
   # real voices only, a third of the sessions through a telephone channel (8 kHz, mu-law)
-  diarize simulate source_manifest="$work/real_test.json" out_dir="$work/sim/real_test" \
-    num_sessions=40 "num_speakers=[2,3,4]" seed=4 same_source_prob=0.0 \
-    turns.dominance_var=0.01 turns.min_dominance=0.1 augment.reverb.prob=0.3 \
-    augment.telephone.prob=0.35 session_length=90
+  # real_test_clean: the same, with one name per person (heldout_real.py)
+  for set in real_test real_test_clean; do
+    diarize simulate source_manifest="$work/$set.json" out_dir="$work/sim/$set" \
+      num_sessions=40 "num_speakers=[2,3,4]" seed=4 same_source_prob=0.0 \
+      turns.dominance_var=0.01 turns.min_dominance=0.1 augment.reverb.prob=0.3 \
+      augment.telephone.prob=0.35 session_length=90
+  done
   touch "$work/.done.2"
 fi
 
@@ -103,7 +106,7 @@ if should_run 4; then
   python scripts/export_model.py "$exp/checkpoints/best.ckpt" "$exp/model.pt"
   diarize tune --manifest "$work/sim/dev/manifest.json" --model "$exp/model.pt" \
     --out "$exp/model.postprocess.yaml"
-  for set in test real_test; do
+  for set in test real_test real_test_clean; do
     diarize infer "$work/sim/$set/manifest.json" --model "$exp/model.pt" \
       --postprocessing "$exp/model.postprocess.yaml" --out "$exp/eval/$set" --overwrite
     diarize score --ref "$work/sim/$set/rttm" --hyp "$exp/eval/$set" --collar 0.25 \

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from diarize.models import build_network, sort_by_arrival
 from diarize.audio.features import frame_to_time
+from diarize.models import build_network, sort_by_arrival
 from diarize.models.config import network_config, stored_network_config
 
 

@@ -71,8 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("exp_root", type=Path)
     parser.add_argument("--arms", default="sortformer sorted_plain nemo pe_sort plain_sort")
     parser.add_argument("--seeds", default="1 2")
-    parser.add_argument("--done", type=int, metavar="STEPS", default=None,
-                        help="exit 0 when exp_root (one run) has validated at STEPS, else 1")
+    parser.add_argument(
+        "--done",
+        type=int,
+        metavar="STEPS",
+        default=None,
+        help="exit 0 when exp_root (one run) has validated at STEPS, else 1",
+    )
     args = parser.parse_args(argv)
     if args.done is not None:
         row = last_validation(args.exp_root)

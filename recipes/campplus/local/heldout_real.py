@@ -8,6 +8,14 @@ their *unperturbed* utterances are the source pool of the real-voice test mixes.
 Writes ``OUT/{train,dev,test}.json`` (the voice bank's free splits without the held-out voices)
 and ``OUT/real_test.json`` (held-out real voices, unperturbed), and prints the counts.
 
+``real_test.json`` names each voice by its recording's name, as the voice bank does. Some of
+those names are not one person, which its mixes then score as speaker errors that are not:
+pocketsphinx's goforward, numbers and something recordings are one developer's voice (one
+voice-bank group, ``ps-dev``), and KLettres' Brazilian Portuguese letters were recorded by a
+father and his son (KLettres' credits). ``OUT/real_test_clean.json`` is the same pool with
+every voice named by its group and the recordings of more than one person left out
+(:data:`MIXED_VOICES`).
+
     python recipes/campplus/local/heldout_real.py --voicebank data/voicebank --out data/campplus
 """
 
@@ -17,6 +25,18 @@ import argparse
 import hashlib
 import json
 from pathlib import Path
+
+# real recordings known to hold more than one person's voice, and where that is documented
+MIXED_VOICES = {
+    "real-klettres.pt_BR": "KLettres credits: Lindonjohnson Monte (father) and Michelle Monte (son)",
+}
+
+
+def clean_identities(rows: list[dict]) -> list[dict]:
+    """One name per person: voices named by their group, mixed recordings left out."""
+    return [
+        {**row, "speaker_id": row["group"]} for row in rows if row["base_voice"] not in MIXED_VOICES
+    ]
 
 
 def held_out(group: str) -> bool:
@@ -62,10 +82,13 @@ def main() -> None:
         if r["group"] in heldout and r["speaker_id"] == r["base_voice"]
     ]
     write_rows(args.out / "real_test.json", pool, args.voicebank)
+    clean = clean_identities(pool)
+    write_rows(args.out / "real_test_clean.json", clean, args.voicebank)
     sources = sorted({r["source"] for r in pool})
     print(
         f"real_test: {len(heldout)} held-out real voices of {len(real)} ({', '.join(sources)}), "
-        f"{len(pool)} utterances, {sum(r['duration'] for r in pool) / 60:.1f} min"
+        f"{len(pool)} utterances, {sum(r['duration'] for r in pool) / 60:.1f} min; "
+        f"real_test_clean: {len({r['speaker_id'] for r in clean})} voices, {len(clean)} utterances"
     )
 
 
