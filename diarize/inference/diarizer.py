@@ -141,14 +141,14 @@ class Diarizer:
         ``postprocessing`` is given. A model file may also have a tuned YAML beside it named
         ``<model stem>.postprocess.yaml``, used the same way; likewise its chunking and
         linking settings (``longform.yaml`` / ``<model stem>.longform.yaml``) unless
-        ``longform`` is given. CAM++'s BatchNorms are folded into its convolutions (the same
-        function, faster).
+        ``longform`` is given. CAM++ is prepared for inference (BatchNorms folded, channels-last
+        2-D convolutions: the same function, faster).
 
         Raises:
             DiarizeError: the model is missing or cannot be loaded.
         """
         from diarize.models import load_model
-        from diarize.models.campplus import fold_batchnorm
+        from diarize.models.campplus import prepare_for_inference
 
         path = resolve_model(path_or_name)
         if postprocessing is None:
@@ -158,7 +158,7 @@ class Diarizer:
         network = load_model(path)
         front_end = getattr(network, "campplus", None)
         if front_end is not None:  # a fresh copy, used for inference only
-            fold_batchnorm(front_end.campplus)
+            prepare_for_inference(front_end.campplus)
         return cls(network, postprocessing, longform, device, bf16, model_path=path)
 
     def __call__(

@@ -272,6 +272,16 @@ class CAMPPlus(nn.Module):
         return self.xvector.dense(stats)
 
 
+def prepare_for_inference(model: CAMPPlus) -> CAMPPlus:
+    """Make an eval-mode CAM++ faster on a CPU, the same function to float rounding (tested):
+    BatchNorms folded into their convolutions (:func:`fold_batchnorm`, about 10%), and the 2-D
+    head's weights laid out channels-last, oneDNN's fast path for its convolutions (the head is
+    half the trunk's time; the trunk ran 16-21% faster on 1-2 cores). Inference only."""
+    fold_batchnorm(model)
+    model.head.to(memory_format=torch.channels_last)
+    return model
+
+
 def fold_batchnorm(model: CAMPPlus) -> CAMPPlus:
     """Fold every BatchNorm that directly follows a convolution into that convolution, in place
     (inference only: the BatchNorm statistics must be final).

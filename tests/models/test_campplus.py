@@ -62,8 +62,8 @@ def test_trunk_rate_is_20_ms():
         assert model(torch.randn(2, 101, 80)).shape == (2, 192)
 
 
-def test_folding_batchnorm_keeps_the_function():
-    from diarize.models.campplus import fold_batchnorm
+def test_preparing_for_inference_keeps_the_function():
+    from diarize.models.campplus import fold_batchnorm, prepare_for_inference
 
     torch.manual_seed(0)
     model = CAMPPlus()
@@ -75,10 +75,11 @@ def test_folding_batchnorm_keeps_the_function():
     fbank = torch.randn(2, 300, 80)
     with torch.inference_mode():
         before, embedding = model.frames(fbank), model(fbank)
-        fold_batchnorm(model)
+        prepare_for_inference(model)
         assert torch.allclose(model.frames(fbank), before, atol=1e-4)
         assert torch.allclose(model(fbank), embedding, atol=1e-4)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert model.head.conv2.weight.is_contiguous(memory_format=torch.channels_last)
     with pytest.raises(ValueError, match="eval mode"):
         fold_batchnorm(CAMPPlus())
 
