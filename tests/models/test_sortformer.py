@@ -70,9 +70,8 @@ def test_output_columns_are_in_arrival_order(build_debug_network):
     assert torch.all(first[:, 1:] >= first[:, :-1])
 
 
-@pytest.mark.parametrize("permutation_encoding", [True, False])
-@pytest.mark.parametrize("max_speakers", [4, 8])
-def test_flag_and_speaker_count(permutation_encoding, max_speakers):
+def _small_network(max_speakers=4, **sortformer):
+    """A small log-mel network (n_mels 40, d_model 32) with these SortFormer settings."""
     config = network_config(
         {
             "model": {
@@ -85,17 +84,20 @@ def test_flag_and_speaker_count(permutation_encoding, max_speakers):
                     "num_layers": 1,
                     "num_heads": 2,
                 },
-                "sortformer": {
-                    "d_model": 24,
-                    "num_layers": 3,
-                    "num_heads": 2,
-                    "ff_dim": 32,
-                    "permutation_encoding": permutation_encoding,
-                },
+                "sortformer": {"num_heads": 2, "ff_dim": 32, **sortformer},
             }
         }
     )
-    network = build_network(config).eval()
+    torch.manual_seed(5)
+    return build_network(config).eval()
+
+
+@pytest.mark.parametrize("permutation_encoding", [True, False])
+@pytest.mark.parametrize("max_speakers", [4, 8])
+def test_flag_and_speaker_count(permutation_encoding, max_speakers):
+    network = _small_network(
+        max_speakers, d_model=24, num_layers=3, permutation_encoding=permutation_encoding
+    )
     assert (network.blocks[0].encode is not None) == permutation_encoding
     emb = torch.randn(2, 20, 32)
     logits, earlier = network.forward_logits(emb, torch.tensor([20, 15]), intermediate=True)
@@ -104,30 +106,7 @@ def test_flag_and_speaker_count(permutation_encoding, max_speakers):
 
 
 def _plain_network(**sortformer):
-    config = network_config(
-        {
-            "model": {
-                "features": {"n_mels": 40},
-                "encoder": {
-                    "type": "conformer",
-                    "subsampling_channels": 8,
-                    "d_model": 32,
-                    "num_layers": 1,
-                    "num_heads": 2,
-                },
-                "sortformer": {
-                    "d_model": 32,
-                    "num_layers": 2,
-                    "num_heads": 2,
-                    "ff_dim": 32,
-                    "permutation_encoding": False,
-                    **sortformer,
-                },
-            }
-        }
-    )
-    torch.manual_seed(5)
-    return build_network(config).eval()
+    return _small_network(d_model=32, num_layers=2, permutation_encoding=False, **sortformer)
 
 
 def test_plain_transformer_with_sorted_output_is_the_unsorted_one_sorted():
