@@ -6,7 +6,7 @@ Reads the last validation row of ``<exp_root>/<arm>_seed<seed>/metrics.csv`` (wh
 Usage:
     python -m recipes.campplus.local.ablation_table exp/ablation_campplus \
         --arms "sortformer nemo" --seeds "1 2"
-    python -m recipes.campplus.local.ablation_table --done exp/ablation_campplus/nemo_seed1 400
+    python -m recipes.campplus.local.ablation_table exp/ablation_campplus/nemo_seed1 --done 400
 """
 
 from __future__ import annotations
