@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -22,3 +22,7 @@ class DatasetConfig:
     # a folder for the features of a frozen pretrained front end (computed once, then read);
     # None: features are computed from the audio at every step
     feature_cache: str | None = None
+    # training only: chance that a window gets a stretch of noise alone, no one speaking
+    # (diarize/data/silence.py); simulated conversations have no long pauses, real ones do
+    silence_prob: float = 0.0
+    silence_sec: list[float] = field(default_factory=lambda: [6.0, 15.0])  # audio windows

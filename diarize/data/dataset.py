@@ -19,12 +19,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diarize.audio.features import FRAME_SHIFT, SAMPLE_RATE, num_model_frames
+from diarize.audio.features import (
+    FRAME_SHIFT,
+    HOP_LENGTH,
+    SAMPLE_RATE,
+    SUBSAMPLING,
+    num_model_frames,
+)
 from diarize.audio.io import REFERENCE_RMS, load_audio, scale_to_rms
 from diarize.data.feature_cache import read_features
 from diarize.data.labels import rttm_to_frame_targets
 from diarize.data.manifest import ManifestEntry, read_manifest
 from diarize.data.rttm import Turn, read_rttm
+from diarize.data.silence import splice_audio, splice_features
 from diarize.errors import DiarizeError
 
 log = logging.getLogger(__name__)
@@ -94,6 +101,10 @@ class DiarizationDataset(torch.utils.data.Dataset):
         feature_files: one cached front-end feature file per entry (see
             :mod:`diarize.data.feature_cache`); then windows hold ``emb`` instead of ``audio``
             and start on the 80 ms frame grid.
+        silence_prob: training only: chance that a window gets a stretch of noise alone
+            (:mod:`diarize.data.silence`): ``silence_sec`` seconds of audio, or with cached
+            features 1-2 front-end windows from ``silence_bank`` (set with the cache).
+        silence_sec: length range of that stretch (audio windows).
     """
 
     def __init__(
@@ -107,6 +118,8 @@ class DiarizationDataset(torch.utils.data.Dataset):
         normalize: str = "rms",
         gain_db: float = 0.0,
         feature_files: list[Path] | None = None,
+        silence_prob: float = 0.0,
+        silence_sec: tuple[float, float] = (6.0, 15.0),
     ) -> None:
         if normalize not in ("rms", "peak", "none"):
             raise DiarizeError(f"normalize must be 'rms', 'peak' or 'none', got {normalize!r}")
@@ -117,6 +130,9 @@ class DiarizationDataset(torch.utils.data.Dataset):
         self.random_crop, self.normalize, self.gain_db = random_crop, normalize, gain_db
         self.windows = _windows(entries, session_len_sec, random_crop, min_window_sec)
         self.feature_files = feature_files
+        self.silence_prob, self.silence_sec = silence_prob, tuple(silence_sec)
+        # with cached features: noise-only front-end windows (N, W, D), W frames on the grid
+        self.silence_bank: np.ndarray | None = None
         self._warned = False
 
     def __len__(self) -> int:
@@ -127,26 +143,37 @@ class DiarizationDataset(torch.utils.data.Dataset):
         window = self.windows[index]
         entry = self.entries[window.entry]
         # validation windows draw nothing, so they leave the process RNG alone
-        needs_rng = window.start is None or self.gain_db > 0
+        needs_rng = window.start is None or self.gain_db > 0 or self.silence_prob > 0
         rng = np.random.default_rng(int(torch.randint(0, 2**62, ()))) if needs_rng else None
         start = window.start
         if start is None:
             start = float(rng.uniform(0.0, max(entry.duration - window.length, 0.0)))
+        silence = rng is not None and rng.random() < self.silence_prob
         if self.feature_files is not None:
-            return self._cached_window(window, entry, start)
+            return self._cached_window(window, entry, start, rng if silence else None)
         audio = load_audio(entry.audio_filepath, entry.offset + start, window.length)
-        labels = self._labels(window, entry, start, len(audio) / SAMPLE_RATE)
+        targets = self._labels(window, entry, start, len(audio) / SAMPLE_RATE).targets
         audio = _level(audio, self.normalize)
+        if silence:
+            audio, targets = splice_audio(
+                audio, targets, rng, self.silence_sec, HOP_LENGTH * SUBSAMPLING
+            )
         if self.gain_db > 0:
             audio = audio * np.float32(10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20))
         return {
             "audio": torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),
-            "targets": torch.from_numpy(labels.targets),
+            "targets": torch.from_numpy(targets),
             "uri": entry.uniq_id,
             "offset": entry.offset + start,
         }
 
-    def _cached_window(self, window: Window, entry: ManifestEntry, start: float) -> dict:
+    def _cached_window(
+        self,
+        window: Window,
+        entry: ManifestEntry,
+        start: float,
+        silence_rng: np.random.Generator | None = None,
+    ) -> dict:
         """A window of cached front-end features, snapped to the 80 ms frame grid."""
         first = int(round(start / FRAME_SHIFT))
         start = first * FRAME_SHIFT
@@ -154,9 +181,15 @@ class DiarizationDataset(torch.utils.data.Dataset):
         labels = self._labels(window, entry, start, frames * FRAME_SHIFT)
         frames = min(frames, len(labels.targets))
         emb = read_features(self.feature_files[window.entry], first, frames)
+        targets = labels.targets[:frames]
+        if silence_rng is not None and self.silence_bank is not None:
+            grid_offset = first % self.silence_bank.shape[1]
+            emb, targets = splice_features(
+                emb, targets, self.silence_bank, silence_rng, grid_offset
+            )
         return {
             "emb": torch.from_numpy(emb),
-            "targets": torch.from_numpy(labels.targets[:frames]),
+            "targets": torch.from_numpy(targets),
             "uri": entry.uniq_id,
             "offset": entry.offset + start,
         }

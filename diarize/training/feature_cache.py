@@ -7,6 +7,7 @@ already cached are skipped, so an interrupted run picks up where it stopped.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -15,12 +16,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from diarize.audio.features import HOP_LENGTH, SUBSAMPLING
 from diarize.audio.io import load_audio
 from diarize.data.feature_cache import feature_path
 from diarize.data.manifest import ManifestEntry
 from diarize.models.sortformer import SortformerNetwork
 
 CHUNK_WINDOWS = 10  # front-end windows per forward pass
+SILENCE_BANK_SIZE = 256  # noise-only front-end windows for silence splicing
 
 
 def front_end_key(network: SortformerNetwork) -> str:
@@ -54,16 +57,54 @@ def cache_features(
             piece = torch.from_numpy(np.ascontiguousarray(audio[start : start + chunk]))
             emb, lengths = front_end(piece[None], torch.tensor([len(piece)]))
             parts.append(emb[0, : int(lengths[0])].numpy().astype(np.float16))
-        handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=".npy")
-        os.close(handle)
-        try:
-            np.save(temp, np.concatenate(parts))
-            os.replace(temp, path)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        _save_atomic(path, np.concatenate(parts))
     front_end.train(was_training)
     return paths
+
+
+@torch.no_grad()
+def silence_bank(
+    network: SortformerNetwork, folder: str | Path, count: int = SILENCE_BANK_SIZE, seed: int = 0
+) -> np.ndarray:
+    """Front-end features of ``count`` noise-only windows (built once, kept in ``folder``).
+
+    Each is the middle window of a 3-window noise clip (:func:`diarize.data.silence.noise_clip`),
+    so its context is noise too: what the front end gives the inside of a long pause.
+
+    Shape:
+        -> (count, W, D) float32, W frames per front-end window
+    """
+    from diarize.data.silence import noise_clip
+
+    folder = Path(folder)
+    digest = hashlib.sha1(f"{front_end_key(network)}|{count}|{seed}".encode()).hexdigest()[:12]
+    path = folder / f"silence-bank-{digest}.npy"
+    if not path.is_file():
+        front_end = network.campplus
+        was_training = front_end.training
+        front_end.eval()
+        width = front_end.window // SUBSAMPLING
+        rng = np.random.default_rng(seed)
+        windows = []
+        for _ in tqdm(range(count), desc="caching silence", unit="window"):
+            clip = torch.from_numpy(noise_clip(rng, 3 * width * SUBSAMPLING * HOP_LENGTH))
+            emb, _ = front_end(clip[None], torch.tensor([len(clip)]))
+            windows.append(emb[0, width : 2 * width].numpy().astype(np.float16))
+        front_end.train(was_training)
+        folder.mkdir(parents=True, exist_ok=True)
+        _save_atomic(path, np.stack(windows))
+    return np.load(path).astype(np.float32)
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npy")
+    os.close(handle)
+    try:
+        np.save(temp, array)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
 
 
 def attach_feature_cache(data, network: SortformerNetwork, train_ds, validation_ds) -> None:
@@ -84,3 +125,5 @@ def attach_feature_cache(data, network: SortformerNetwork, train_ds, validation_
             dataset.feature_files = cache_features(
                 network, dataset.entries, config.feature_cache, desc=name
             )
+            if dataset.silence_prob > 0:
+                dataset.silence_bank = silence_bank(network, config.feature_cache)
