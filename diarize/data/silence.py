@@ -72,7 +72,7 @@ def noise_clip(rng: np.random.Generator, num_samples: int) -> np.ndarray:
 
 
 def _telephone_band(samples: np.ndarray) -> np.ndarray:
-    from diarize.simulate.augment import telephone
+    from diarize.audio.channel import telephone
 
     return telephone(samples.astype(np.float32))
 

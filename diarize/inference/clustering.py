@@ -66,6 +66,7 @@ def cluster_windows(
     seed: int = 0,
     centering: float = 0.0,
     centered_threshold: float | None = None,
+    merge_threshold: float | None = None,
 ) -> np.ndarray:
     """Speaker label of every window embedding.
 
@@ -85,6 +86,12 @@ def cluster_windows(
        voices together (more so the more voices a recording has); taking it off separates
        them. A recording of one voice has nothing to separate, so the first pass, on the raw
        embeddings, decides whether there is more than one;
+       with ``merge_threshold`` as well, the centred pass runs on every recording instead,
+       and its clusters whose raw centroids have a cosine similarity of at least
+       ``merge_threshold`` merge, most similar first (the decision of 3D-Speaker's CAM++
+       pipeline): two voices that share a recording's channel can be as alike on average as
+       0.4-0.5 and fail the first pass's gate, while their centroids still differ (a real
+       2-speaker conversation: 0.51 average, 0.69 between centroids);
     4. more than ``max_windows`` windows: an even subset is clustered, and every window joins
        the nearest centroid (memory stays bounded on long files: the distance matrix is at
        most ``max_windows`` squared over two).
@@ -99,6 +106,8 @@ def cluster_windows(
         seed: picks the subset when there are more than ``max_windows``.
         centering: share of the mean embedding taken off before the second pass (0: none).
         centered_threshold: the second pass's ``threshold`` (default ``threshold``).
+        merge_threshold: with ``centering``: the least raw centroid similarity of two
+            centred clusters that are one voice (None: the first pass decides, step 3).
 
     Returns:
         Labels ``0..S-1``, numbered by first appearance (row order).
@@ -123,11 +132,17 @@ def cluster_windows(
     least = min(min_size, max(3, count // 5))
     least = max(least, min(int(min_share * count), MAX_MIN_SIZE))
     hints = (min_speakers, max_speakers)
-    labels = _agglomerate(x[subset], threshold, least, *hints)
-    if centering > 0 and labels.max() > 0:
-        x = unit_rows(x - centering * x.mean(axis=0, keepdims=True))
-        second = threshold if centered_threshold is None else centered_threshold
-        labels = _agglomerate(x[subset], second, least, *hints)
+    second = threshold if centered_threshold is None else centered_threshold
+    centered = unit_rows(x - centering * x.mean(axis=0, keepdims=True))
+    if centering > 0 and merge_threshold is not None:
+        labels = _agglomerate(centered[subset], second, least, *hints)
+        labels = _merge_similar(x[subset], labels, merge_threshold, min_speakers)
+        x = centered
+    else:
+        labels = _agglomerate(x[subset], threshold, least, *hints)
+        if centering > 0 and labels.max() > 0:
+            x = centered
+            labels = _agglomerate(x[subset], second, least, *hints)
     centroids = _centroids(x[subset], labels)
     full = np.argmax(x @ centroids.T, axis=1)
     full[subset] = labels
@@ -263,6 +278,23 @@ def _centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     sums = np.zeros((int(labels.max()) + 1, x.shape[1]))
     np.add.at(sums, labels, x)
     return unit_rows(sums)
+
+
+def _merge_similar(
+    x: np.ndarray, labels: np.ndarray, threshold: float, min_speakers: int | None
+) -> np.ndarray:
+    """Merge the two clusters whose centroids in ``x`` are most alike while their cosine
+    similarity is at least ``threshold`` (and more than ``min_speakers`` are left)."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    while labels.max() + 1 > max(min_speakers or 1, 1):
+        centroids = _centroids(x, labels)
+        similarity = centroids @ centroids.T
+        np.fill_diagonal(similarity, -np.inf)
+        a, b = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
+        if similarity[a, b] < threshold:
+            break
+        labels = np.unique(np.where(labels == max(a, b), min(a, b), labels), return_inverse=True)[1]
+    return labels
 
 
 def _absorb_small(

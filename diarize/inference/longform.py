@@ -91,6 +91,10 @@ class LongformConfig:
             codec) is taken off every window, and the windows are clustered again, merging
             down to ``centered_threshold`` (:func:`~diarize.inference.clustering.cluster_windows`).
             0: off.
+        merge_threshold: with ``centering``: the centred pass runs on every recording, and
+            its clusters whose raw centroids are at least this similar (cosine) are one voice;
+            ``cluster_threshold`` then only links voices when streaming. None: the raw first
+            pass at ``cluster_threshold`` decides whether the centred pass runs.
         window_seconds, hop_seconds: the clustered windows' length and spacing.
         speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
             speech (used for windows) when exactly one does.
@@ -120,6 +124,7 @@ class LongformConfig:
     cluster_threshold: float = 0.4
     centering: float = 0.5
     centered_threshold: float = 0.25
+    merge_threshold: float | None = None
     window_seconds: float = 2.0
     hop_seconds: float = 0.64
     speech_threshold: float = 0.4

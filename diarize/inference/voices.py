@@ -103,6 +103,7 @@ def clustered_posteriors(
         max_speakers,
         centering=config.centering,
         centered_threshold=config.centered_threshold,
+        merge_threshold=config.merge_threshold,
     )
     if frame_vectors is not None and labels.max() > 0:
         frame_labels = resegment(

@@ -151,7 +151,9 @@ class ModelConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     cache_training: CacheTrainingConfig = field(default_factory=CacheTrainingConfig)
     train_ds: DatasetConfig = field(
-        default_factory=lambda: DatasetConfig(feature_cache="${exp_dir}/features/train")
+        default_factory=lambda: DatasetConfig(
+            feature_cache="${exp_dir}/features/train", silence_prob=0.3
+        )
     )
     validation_ds: DatasetConfig = field(
         default_factory=lambda: DatasetConfig(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from diarize.audio.channel import telephone
 from diarize.audio.io import SAMPLE_RATE, load_audio, write_audio
 from diarize.data.manifest import ManifestEntry, write_manifest
 from diarize.data.rttm import Turn, read_rttm, write_rttm
@@ -97,7 +98,7 @@ def render_audio(
         background = augment.colored_noise(rng, num_samples, noise.kind)
     mix = augment.add_at_snr(mix, background, noise.snr_db, mask)
     if plan.telephone:
-        mix = augment.telephone(mix, band=tuple(band), mu_law=mu_law)
+        mix = telephone(mix, band=tuple(band), mu_law=mu_law)
     return augment.set_level(mix, plan.level_db, mask)
 
 

@@ -66,7 +66,8 @@ def cache_features(
 def silence_bank(
     network: SortformerNetwork, folder: str | Path, count: int = SILENCE_BANK_SIZE, seed: int = 0
 ) -> np.ndarray:
-    """Front-end features of ``count`` noise-only windows (built once, kept in ``folder``).
+    """Front-end features of ``count`` noise-only windows (built once, kept in
+    ``folder/silence``).
 
     Each is the middle window of a 3-window noise clip (:func:`diarize.data.silence.noise_clip`),
     so its context is noise too: what the front end gives the inside of a long pause.
@@ -76,9 +77,9 @@ def silence_bank(
     """
     from diarize.data.silence import noise_clip
 
-    folder = Path(folder)
+    folder = Path(folder) / "silence"  # beside, not among, the recordings' features
     digest = hashlib.sha1(f"{front_end_key(network)}|{count}|{seed}".encode()).hexdigest()[:12]
-    path = folder / f"silence-bank-{digest}.npy"
+    path = folder / f"bank-{digest}.npy"
     if not path.is_file():
         front_end = network.campplus
         was_training = front_end.training

@@ -129,6 +129,26 @@ def test_centering_leaves_one_voice_one_speaker_and_two_voices_two():
     assert _mostly_same_partition(cluster_windows(two, 0.4, **CENTERED), truth)
 
 
+def test_merging_by_centroid_keeps_two_voices_of_one_channel_that_the_raw_pass_merges():
+    """Two voices that share most of a channel (average window similarity 0.47, centroids
+    0.62): the raw first pass calls them one voice; the centred pass with a merge on raw
+    centroids (0.72) keeps them apart, and still leaves one voice one speaker."""
+    two, truth = _room([50, 50], shared=0.8)
+    assert set(cluster_windows(two, 0.4, **CENTERED).tolist()) == {0}
+    merged = {**CENTERED, "merge_threshold": 0.72}
+    assert _mostly_same_partition(cluster_windows(two, 0.4, **merged), truth)
+    one, _ = _room([100], shared=0.8)
+    assert set(cluster_windows(one, 0.4, **merged).tolist()) == {0}
+    # centroids more alike than the merge threshold are one voice
+    assert set(cluster_windows(two, 0.4, **{**merged, "merge_threshold": 0.6}).tolist()) == {0}
+    # ... unless that would go below min_speakers
+    floor = {**merged, "merge_threshold": 0.6, "min_speakers": 2}
+    assert _mostly_same_partition(cluster_windows(two, 0.4, **floor), truth)
+    five, truth = _room([40] * 5)
+    assert _mostly_same_partition(cluster_windows(five, 0.4, **merged), truth)
+    assert len(set(cluster_windows(five, 0.4, max_speakers=3, **merged).tolist())) == 3
+
+
 def test_count_hints_apply_to_the_centered_pass():
     x, truth = _room([40] * 5)
     assert _mostly_same_partition(cluster_windows(x, 0.4, num_speakers=5, **CENTERED), truth)

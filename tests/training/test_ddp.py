@@ -37,6 +37,7 @@ DETERMINISTIC = [
     "model.train_ds.session_len_sec=3.0",  # 2 recordings x 2 tiles = 4 windows of 3 s
     "model.train_ds.random_crop=false",
     "model.train_ds.gain_db=0",
+    "model.train_ds.silence_prob=0",
     "model.features.dither=0",
     "model.spec_augment.freq_masks=0",
     "model.spec_augment.time_masks=0",

@@ -14,6 +14,7 @@ CAMPPLUS = [
     "model.encoder.context_sec=0.24",
     "model.sortformer.arrival_min_frames=3",
     "model.cache_training.prob=0",
+    "model.train_ds.silence_prob=0",  # the silence bank has a test of its own
 ]
 
 
@@ -32,6 +33,37 @@ def test_features_are_cached_once_and_training_resumes_on_them(tmp_path):
     assert main([*args[:-2], "trainer.max_steps=3", "trainer.enable_progress_bar=false"]) == 0
     assert [f.stat().st_mtime_ns for f in files] == stamps  # resumed without recomputing
     assert (tmp_path / "exp" / "checkpoints" / "last.ckpt").is_file()
+
+
+def _campplus_config():
+    from diarize.models.config import EncoderConfig, NetworkConfig, SortformerConfig
+
+    return NetworkConfig(
+        encoder=EncoderConfig(type="campplus", window_sec=2.0, context_sec=0.24, d_model=32,
+                              num_layers=1, num_heads=2, ff_expansion=2, conv_kernel_size=7),
+        sortformer=SortformerConfig(d_model=32, num_layers=2, num_heads=2, ff_dim=64),
+    )  # fmt: skip
+
+
+def test_the_silence_bank_holds_noise_windows_of_the_front_end_and_is_built_once(tmp_path):
+    from diarize.models import build_network
+    from diarize.training.feature_cache import silence_bank
+
+    network = build_network(_campplus_config()).eval()
+    bank = silence_bank(network, tmp_path, count=3)
+    width = network.campplus.window // 8
+    assert bank.shape == (3, width, 512) and np.isfinite(bank).all()
+    (path,) = (tmp_path / "silence").glob("bank-*.npy")
+    stamp = path.stat().st_mtime_ns
+    assert np.array_equal(silence_bank(network, tmp_path, count=3), bank)
+    assert path.stat().st_mtime_ns == stamp
+    # what the front end gives the middle of a long stretch of that noise
+    from diarize.data.silence import noise_clip
+
+    clip = noise_clip(np.random.default_rng(0), 3 * width * 1280)
+    with torch.no_grad():
+        emb, _ = network.campplus(torch.from_numpy(clip)[None], torch.tensor([len(clip)]))
+    assert torch.allclose(emb[0, width : 2 * width], torch.from_numpy(bank[0]), atol=2e-2)
 
 
 def test_cached_windows_match_their_targets(tmp_path):
