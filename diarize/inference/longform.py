@@ -95,6 +95,11 @@ class LongformConfig:
             its clusters whose raw centroids are at least this similar (cosine) are one voice;
             ``cluster_threshold`` then only links voices when streaming. None: the raw first
             pass at ``cluster_threshold`` decides whether the centred pass runs.
+        speech_source: where a frame's speech probability comes from, with clustering:
+            ``network`` (its largest column), ``segmentation`` (pyannote's segmentation-3.0,
+            trained on real recordings, when the model file carries it:
+            ``scripts/fold_segmentation.py``) or ``min`` of both. The columns still give the
+            solo-speech windows that are clustered.
         window_seconds, hop_seconds: the clustered windows' length and spacing.
         speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
             speech (used for windows) when exactly one does.
@@ -125,6 +130,7 @@ class LongformConfig:
     centering: float = 0.5
     centered_threshold: float = 0.25
     merge_threshold: float | None = None
+    speech_source: str = "network"
     window_seconds: float = 2.0
     hop_seconds: float = 0.64
     speech_threshold: float = 0.4
@@ -156,6 +162,10 @@ class LongformConfig:
             raise DiarizeError("overlap_seconds, min_embed_seconds and cache_frames must be >= 0")
         if self.identity not in ("clustering", "linking"):
             raise DiarizeError(f"identity must be clustering or linking, got {self.identity!r}")
+        if self.speech_source not in ("network", "segmentation", "min"):
+            raise DiarizeError(
+                f"speech_source must be network, segmentation or min, got {self.speech_source!r}"
+            )
         if min(self.window_seconds, self.hop_seconds) < FRAME_SHIFT:
             raise DiarizeError("window_seconds and hop_seconds must be >= 0.08")
         if min(self.resegment_seconds, self.change_penalty) < 0:

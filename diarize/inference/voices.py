@@ -15,7 +15,13 @@ import numpy as np
 import torch
 
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
-from diarize.inference.clustering import cluster_windows, label_frames, resegment, window_spans
+from diarize.inference.clustering import (
+    cluster_windows,
+    label_frames,
+    resegment,
+    second_speakers,
+    window_spans,
+)
 
 if TYPE_CHECKING:
     from diarize.inference.longform import ChunkWindow, LongformConfig
@@ -46,12 +52,15 @@ def clustered_posteriors(
     kept per frame as the chunks pass, 192 half floats per 80 ms, 17 MB an hour) or, with
     ``resegment_seconds`` 0, takes the label of the nearest window. The returned column ``s``
     holds the speech posterior on the frames labelled ``s``, so the post-processing
-    thresholds keep their meaning. One speaker per frame: overlap is not
-    labelled (the network's second column was measured to add more false alarm than it
-    recovers, README).
+    thresholds keep their meaning. Where the segmentation network hears two people at once
+    (``speech_source`` other than ``network``), the frame gets a second speaker: the nearest
+    other speaker in time (:func:`~diarize.inference.clustering.second_speakers`); the
+    network's own second column was measured to add more false alarm than it recovers
+    (README).
     """
     total = num_model_frames(source.num_samples)
     speech = np.zeros(total, dtype=np.float32)
+    overlap = np.zeros(total, dtype=np.float32)
     spans: list[tuple[int, int]] = []
     vectors: list[np.ndarray] = []
     width = max(1, round(config.window_seconds / FRAME_SHIFT))
@@ -64,8 +73,11 @@ def clustered_posteriors(
             audio = source.read(window.first_sample, window.last_sample)
             emb = model.embed(audio)
             probs = model.gate(model.probs(emb), audio)
-            own = probs[window.own_start - window.start : window.own_stop - window.start]
-            speech[window.own_start : window.own_start + len(own)] = own.max(1)
+            level, both = model.speech(probs, audio)
+            own = slice(window.own_start - window.start, window.own_stop - window.start)
+            speech[window.own_start : window.own_start + len(level[own])] = level[own]
+            overlap[window.own_start : window.own_start + len(both[own])] = both[own]
+            own = probs[own]
             if frame_width > 0:
                 sliding = model.campplus.embed_sliding(emb, frame_width).float().cpu().numpy()
                 if frame_vectors is None:
@@ -77,7 +89,7 @@ def clustered_posteriors(
             # windows over the whole chunk (runs are not cut at the chunk's own range), kept
             # when centred in its own range
             active = probs > config.speech_threshold
-            solo = active.sum(1) == 1
+            solo = (active.sum(1) == 1) & (level > config.speech_threshold)
             local = [  # per column: a window never spans a change of column
                 (a, b)
                 for k in range(active.shape[1])
@@ -118,4 +130,7 @@ def clustered_posteriors(
         frame_labels = label_frames(spans, labels, total)
     output = np.zeros((total, max(columns, 1, int(labels.max()) + 1)), dtype=np.float32)
     output[np.arange(total), frame_labels] = speech
+    second = second_speakers(frame_labels, (overlap > 0.5) & (speech > config.speech_threshold))
+    has_second = second >= 0
+    output[np.flatnonzero(has_second), second[has_second]] = speech[has_second]
     return output

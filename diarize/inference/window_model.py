@@ -45,6 +45,28 @@ class WindowModel:
         # the CAM++ module of the pretrained front end pools speaker embeddings
         front_end = getattr(network, "campplus", None)
         self.campplus = getattr(front_end, "campplus", None)
+        # pyannote's segmentation network, when the model file carries it
+        self.segmentation = getattr(network, "segmentation", None)
+
+    def speech(self, probs: np.ndarray, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each frame's probabilities of speech and of overlapped speech.
+
+        Speech from ``config.speech_source``: ``network`` (the largest column of ``probs``),
+        ``segmentation`` (pyannote's segmentation network, when the model carries it), or
+        ``min`` of the two. Overlap from the segmentation network (zeros without it): the
+        network's second column finds little of it (README).
+
+        Shape:
+            probs (T, K), audio (num_samples,) -> (T,), (T,)
+        """
+        own = probs.max(axis=1) if probs.shape[1] else np.zeros(len(probs), np.float32)
+        source = self.config.speech_source
+        if source == "network" or self.segmentation is None:
+            return own, np.zeros_like(own)
+        vad, overlap = self.segmentation.speech(audio, len(probs))
+        gate = silent_frames(audio, self.config.silence_floor_db)[: len(probs)]
+        vad[: len(gate)][gate] = 0.0
+        return (vad if source == "segmentation" else np.minimum(own, vad)), overlap
 
     def embed(self, audio: np.ndarray, level: bool = True) -> torch.Tensor:
         """Frame embeddings of a window (scaled to ``config.level_rms`` first when ``level``).

@@ -19,6 +19,7 @@ from diarize.models.sortformer import SortformerNetwork, sort_by_arrival
 
 __all__ = [
     "SortformerNetwork",
+    "attach_segmentation",
     "build_network",
     "build_network_from_config",
     "export_model",
@@ -44,13 +45,17 @@ def build_network_from_config(path: str | Path, seed: int = 0) -> SortformerNetw
     return build_network(network_config(path)).eval()
 
 
+SEGMENTATION_PREFIX = "segmentation."
+
+
 def save_model(network: SortformerNetwork, path: str | Path, meta: dict | None = None) -> Path:
     """Write the compact model file: ``{"config", "state_dict" (fp16), "meta"}`` (atomic)."""
     path = Path(path)
-    state = {
-        key: value.detach().cpu().half() if value.is_floating_point() else value.detach().cpu()
-        for key, value in network.state_dict().items()
-    }
+    state = _half(network.state_dict())
+    # a folded-in speech-activity network is stored under its own key (the network's config
+    # does not describe it; see diarize.models.segmentation)
+    segmentation = {k: v for k, v in state.items() if k.startswith(SEGMENTATION_PREFIX)}
+    state = {k: v for k, v in state.items() if not k.startswith(SEGMENTATION_PREFIX)}
     payload = {
         "config": network.config_dict(),
         "state_dict": state,
@@ -61,9 +66,39 @@ def save_model(network: SortformerNetwork, path: str | Path, meta: dict | None =
             **(meta or {}),
         },
     }
+    if segmentation:
+        # the sinc filters' cut-off frequencies (in Hz) stay fp32: in fp16 they move by up to
+        # 2 Hz, and the segmentation's class probabilities by up to 0.3 (tested)
+        full = network.state_dict()
+        payload["segmentation"] = {
+            k[len(SEGMENTATION_PREFIX) :]: full[k].detach().cpu().float()
+            if ".filterbank." in k
+            else v
+            for k, v in segmentation.items()
+        }
     with atomic_path(path) as temp:
         torch.save(payload, temp)
     return path
+
+
+def _half(state: dict) -> dict:
+    return {
+        key: value.detach().cpu().half() if value.is_floating_point() else value.detach().cpu()
+        for key, value in state.items()
+    }
+
+
+def attach_segmentation(network: SortformerNetwork, state: dict) -> None:
+    """Give ``network`` pyannote's segmentation network (``network.segmentation``) with
+    ``state`` (its checkpoint's keys): its speech probability then replaces the network's
+    (``LongformConfig.speech_source``)."""
+    from diarize.models.segmentation import PyanNet
+
+    segmentation = PyanNet()
+    segmentation.load_state_dict(
+        {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    )
+    network.segmentation = segmentation.eval()
 
 
 def export_model(checkpoint: str | Path, out: str | Path, meta: dict | None = None) -> Path:
@@ -117,6 +152,8 @@ def load_model(path: str | Path) -> SortformerNetwork:
                 for key, value in state.items()
             }
         )
+        if isinstance(payload.get("segmentation"), dict):
+            attach_segmentation(network, payload["segmentation"])
     except (RuntimeError, DiarizeError) as error:
         raise DiarizeError(
             f"{path}: weights do not fit the stored config ({str(error).splitlines()[0]})"

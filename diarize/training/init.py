@@ -32,7 +32,11 @@ def init_weights(system: SortformerSystem, source: Path, modules: list[str]) -> 
                 f"{source}: init_from network differs from model config "
                 f"({first_difference(network.config, pretrained.config)})"
             )
-        network.load_state_dict(pretrained.state_dict())
+        # a folded-in speech-activity network (inference only) is not trained here
+        state = pretrained.state_dict()
+        network.load_state_dict(
+            {k: v for k, v in state.items() if not k.startswith("segmentation.")}
+        )
         return
     for name in modules:
         target, given = getattr(network, name, None), getattr(pretrained, name, None)

@@ -7,6 +7,7 @@ from diarize.inference.clustering import (
     cluster_windows,
     label_frames,
     resegment,
+    second_speakers,
     unit_rows,
     viterbi,
     window_spans,
@@ -228,3 +229,15 @@ def test_viterbi_counts_leaving_the_previous_label_as_a_change():
     assert viterbi(scores, 0.7).tolist() == [1, 1]
     assert viterbi(scores, 0.7, previous=0).tolist() == [0, 0]  # leaving 0 costs 0.7
     assert viterbi(scores, 0.5, previous=0).tolist() == [1, 1]  # ... or only 0.5
+
+
+def test_an_overlapped_frame_gets_the_nearest_other_speaker_as_its_second():
+    labels = np.array([0, 0, 0, 1, 1, 1, -1, -1, 2, 2, 2, 2])
+    overlapped = np.zeros(12, dtype=bool)
+    overlapped[[2, 3, 9, 11]] = True
+    second = second_speakers(labels, overlapped, reach=3)
+    # frame 2 (speaker 0) borders speaker 1; frame 3 borders 0; frame 9 of speaker 2 has
+    # nobody else within 3 frames (silence is nobody); frame 11 neither
+    assert second.tolist() == [-1, -1, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1]
+    assert second_speakers(labels, overlapped, reach=6)[9] == 1
+    assert (second_speakers(np.zeros(5, int), np.ones(5, bool)) == -1).all()  # one speaker

