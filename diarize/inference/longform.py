@@ -100,6 +100,8 @@ class LongformConfig:
             trained on real recordings, when the model file carries it:
             ``scripts/fold_segmentation.py``) or ``min`` of both. The columns still give the
             solo-speech windows that are clustered.
+        segmentation_hop_seconds: the segmentation network's 10-s windows start this far
+            apart (overlapping windows are averaged; 10: no overlap, half the cost).
         window_seconds, hop_seconds: the clustered windows' length and spacing.
         speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
             speech (used for windows) when exactly one does.
@@ -131,6 +133,7 @@ class LongformConfig:
     centered_threshold: float = 0.25
     merge_threshold: float | None = None
     speech_source: str = "network"
+    segmentation_hop_seconds: float = 5.0
     window_seconds: float = 2.0
     hop_seconds: float = 0.64
     speech_threshold: float = 0.4

@@ -63,7 +63,8 @@ class WindowModel:
         source = self.config.speech_source
         if source == "network" or self.segmentation is None:
             return own, np.zeros_like(own)
-        vad, overlap = self.segmentation.speech(audio, len(probs))
+        hop = self.config.segmentation_hop_seconds
+        vad, overlap = self.segmentation.speech(audio, len(probs), hop_seconds=hop)
         gate = silent_frames(audio, self.config.silence_floor_db)[: len(probs)]
         vad[: len(gate)][gate] = 0.0
         return (vad if source == "segmentation" else np.minimum(own, vad)), overlap

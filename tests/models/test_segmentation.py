@@ -62,6 +62,10 @@ def test_speech_and_overlap_tracks_on_the_80_ms_grid(original_state):
     assert speech[5:70].max() < 0.1  # the 6 s of digital silence
     assert (speech[80:] > 0.5).mean() > 0.6  # the conversation is mostly speech
     assert (overlap <= speech + 1e-6).all()
+    # windows that do not overlap (half the cost) see the same speech, less smoothly
+    apart = network.speech(np.concatenate([silence, audio]), frames=387, hop_seconds=10.0)
+    assert apart.shape == (2, 387)
+    assert np.mean((apart[0] > 0.5) == (speech > 0.5)) > 0.9
 
 
 def test_a_model_file_keeps_it_apart_from_the_network(tmp_path, original_state):
