@@ -3,10 +3,9 @@
 import numpy as np
 import torch
 
-from diarize.data.dataset import DiarizationDataset, load_checked_manifest
-from diarize.data.feature_cache import feature_path
+from diarize.data.dataset import DiarizationDataset
 from diarize.data.silence import arrival_order, noise_clip, splice_audio, splice_features
-from tests.cli.test_train import _tiny_set
+from tests.training.test_feature_cache import cached_tiny_set
 
 
 def _targets() -> np.ndarray:
@@ -70,13 +69,7 @@ def test_noise_clips_are_finite_and_never_loud():
 
 
 def test_dataset_splices_bank_windows_into_training_windows(tmp_path):
-    manifest = _tiny_set(tmp_path)
-    entries, turns = load_checked_manifest(manifest)
-    files = []
-    for entry in entries:
-        path = feature_path(tmp_path, entry, "test")
-        np.save(path, np.ones((75, 4), dtype=np.float16))
-        files.append(path)
+    entries, turns, files = cached_tiny_set(tmp_path, np.ones((75, 4)))
     dataset = DiarizationDataset(
         entries, turns, 4.0, max_speakers=2, feature_files=files, silence_prob=1.0
     )

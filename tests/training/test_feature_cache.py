@@ -66,14 +66,17 @@ def test_the_silence_bank_holds_noise_windows_of_the_front_end_and_is_built_once
     assert torch.allclose(emb[0, width : 2 * width], torch.from_numpy(bank[0]), atol=2e-2)
 
 
+def cached_tiny_set(folder, features: np.ndarray):
+    """The tiny training set with ``features`` cached for each recording: entries, turns, files."""
+    entries, turns = load_checked_manifest(_tiny_set(folder))
+    files = [feature_path(folder, entry, "test") for entry in entries]
+    for path in files:
+        np.save(path, features.astype(np.float16))
+    return entries, turns, files
+
+
 def test_cached_windows_match_their_targets(tmp_path):
-    manifest = _tiny_set(tmp_path)
-    entries, turns = load_checked_manifest(manifest)
-    files = []
-    for entry in entries:
-        path = feature_path(tmp_path, entry, "test")
-        np.save(path, np.arange(75 * 4, dtype=np.float16).reshape(75, 4))  # 6 s = 75 frames
-        files.append(path)
+    entries, turns, files = cached_tiny_set(tmp_path, np.arange(75 * 4).reshape(75, 4))  # 6 s
     dataset = DiarizationDataset(
         entries, turns, 4.0, max_speakers=2, random_crop=False, feature_files=files
     )
