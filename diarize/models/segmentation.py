@@ -142,13 +142,12 @@ class PyanNet(nn.Module):
         """
         size = int(WINDOW_SECONDS * SAMPLE_RATE)
         hop = max(1, round(hop_seconds * SAMPLE_RATE / FRAME_STEP)) * FRAME_STEP
-        total = max(len(audio), FRAME_SIZE)
-        padded = np.zeros(max(total, size) if len(audio) < size else total, dtype=np.float32)
+        padded = np.zeros(max(len(audio), size), dtype=np.float32)  # short audio: one window
         padded[: len(audio)] = audio
         starts = list(range(0, max(len(padded) - size, 0) + 1, hop))
         if starts[-1] + size < len(padded):
             starts.append((len(padded) - size) // FRAME_STEP * FRAME_STEP)
-        count = PyanNet.num_frames(min(size, len(padded)))
+        count = PyanNet.num_frames(size)
         batch = np.stack([padded[s : s + size] for s in starts])
         device = next(self.parameters()).device
         logp = torch.cat(
