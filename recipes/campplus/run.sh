@@ -37,7 +37,7 @@ while [[ $# -gt 0 ]]; do
     --train-sessions) train_sessions=$2; shift 2 ;;
     --max-steps) max_steps=$2; shift 2 ;;
     --force) force=true; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
