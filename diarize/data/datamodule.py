@@ -44,7 +44,7 @@ class DiarizationDataModule(L.LightningDataModule):
             normalize=config.normalize,
             gain_db=config.gain_db if training else 0.0,
             silence_prob=config.silence_prob if training else 0.0,
-            silence_sec=tuple(config.silence_sec),
+            silence_sec=config.silence_sec,
         )
 
     def _loader(self, dataset: DiarizationDataset, config: DatasetConfig, shuffle: bool):

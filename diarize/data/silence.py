@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from diarize.audio.channel import telephone
 from diarize.audio.io import SAMPLE_RATE
 
 __all__ = ["arrival_order", "noise_clip", "splice_audio", "splice_features"]
@@ -66,15 +67,9 @@ def noise_clip(rng: np.random.Generator, num_samples: int) -> np.ndarray:
             burst = rng.standard_normal(400) * decay * rng.uniform(3, 30)
             noise[at : at + 400] += burst[: num_samples - at]
     if rng.random() < 0.2:
-        noise = _telephone_band(noise)
+        noise = telephone(noise.astype(np.float32))
     noise *= 10 ** (rng.uniform(-90.0, -30.0) / 20) / (np.sqrt(np.mean(noise**2)) + _EPS)
     return noise.astype(np.float32)
-
-
-def _telephone_band(samples: np.ndarray) -> np.ndarray:
-    from diarize.audio.channel import telephone
-
-    return telephone(samples.astype(np.float32))
 
 
 def arrival_order(targets: np.ndarray) -> np.ndarray:

@@ -74,10 +74,10 @@ def clustered_posteriors(
             emb = model.embed(audio)
             probs = model.gate(model.probs(emb), audio)
             level, both = model.speech(probs, audio)
-            own = slice(window.own_start - window.start, window.own_stop - window.start)
-            speech[window.own_start : window.own_start + len(level[own])] = level[own]
-            overlap[window.own_start : window.own_start + len(both[own])] = both[own]
-            own = probs[own]
+            keep = slice(window.own_start - window.start, window.own_stop - window.start)
+            own = probs[keep]
+            speech[window.own_start : window.own_start + len(own)] = level[keep]
+            overlap[window.own_start : window.own_start + len(own)] = both[keep]
             if frame_width > 0:
                 sliding = model.campplus.embed_sliding(emb, frame_width).float().cpu().numpy()
                 if frame_vectors is None:

@@ -65,8 +65,7 @@ class WindowModel:
             return own, np.zeros_like(own)
         hop = self.config.segmentation_hop_seconds
         vad, overlap = self.segmentation.speech(audio, len(probs), hop_seconds=hop)
-        gate = silent_frames(audio, self.config.silence_floor_db)[: len(probs)]
-        vad[: len(gate)][gate] = 0.0
+        vad = self.gate(vad[:, None], audio)[:, 0]
         return (vad if source == "segmentation" else np.minimum(own, vad)), overlap
 
     def embed(self, audio: np.ndarray, level: bool = True) -> torch.Tensor:

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from diarize.errors import DiarizeError
-from diarize.models import load_model
+from diarize.models import SEGMENTATION_PREFIX, load_model
 from diarize.models.config import first_difference, stored_network_config
 from diarize.models.system import SortformerSystem
 
@@ -35,7 +35,7 @@ def init_weights(system: SortformerSystem, source: Path, modules: list[str]) -> 
         # a folded-in speech-activity network (inference only) is not trained here
         state = pretrained.state_dict()
         network.load_state_dict(
-            {k: v for k, v in state.items() if not k.startswith("segmentation.")}
+            {k: v for k, v in state.items() if not k.startswith(SEGMENTATION_PREFIX)}
         )
         return
     for name in modules:
