@@ -57,6 +57,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
     parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help="CAM++ and SortFormer in bfloat16 (auto: on CUDA and CPUs with native bf16)",
+    )
+    parser.add_argument(
         "--batch-size", type=int, default=1, metavar="N", help="short files per batch (GPU)"
     )
     parallel = parser.add_argument_group("many processes and machines")
@@ -91,7 +97,11 @@ def run(args: argparse.Namespace) -> int:
     check_writable_dir(args.out)
     items = expand_inputs(args.inputs)
     diarizer = Diarizer.from_pretrained(
-        args.model, postprocessing=args.postprocessing, longform=args.longform, device=args.device
+        args.model,
+        postprocessing=args.postprocessing,
+        longform=args.longform,
+        device=args.device,
+        bf16=args.precision,
     )
     summary = diarizer.diarize_folder(
         items,

@@ -42,6 +42,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--postprocessing", type=Path, metavar="YAML", help="post-processing parameters"
     )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help="CAM++ and SortFormer in bfloat16 (auto: on CUDA and CPUs with native bf16)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print turns")
     parser.set_defaults(func=run)
 
@@ -70,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     resolve_model(args.model)
     check_writable_dir(args.out)
     diarizer = Diarizer.from_pretrained(
-        args.model, postprocessing=args.postprocessing, device=args.device
+        args.model, postprocessing=args.postprocessing, device=args.device, bf16=args.precision
     )
     stream = StreamingDiarizer(
         diarizer.network,
@@ -80,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         uri=uri,
         max_speakers=args.max_speakers,
         device=diarizer.device,
+        bf16=diarizer.bf16,
     )
     step = block * 1280
     blocks = _stdin_blocks(step) if from_stdin else _file_blocks(source, step)

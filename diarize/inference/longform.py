@@ -102,6 +102,9 @@ class LongformConfig:
             solo-speech windows that are clustered.
         segmentation_hop_seconds: the segmentation network's 10-s windows start this far
             apart (overlapping windows are averaged; 10: no overlap, half the cost).
+        overlap_threshold: with the segmentation network, a speech frame whose probability
+            of two speakers exceeds this also gets a second speaker
+            (:func:`~diarize.inference.clustering.second_speakers`).
         window_seconds, hop_seconds: the clustered windows' length and spacing.
         speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
             speech (used for windows) when exactly one does.
@@ -134,6 +137,7 @@ class LongformConfig:
     merge_threshold: float | None = None
     speech_source: str = "network"
     segmentation_hop_seconds: float = 5.0
+    overlap_threshold: float = 0.5
     window_seconds: float = 2.0
     hop_seconds: float = 0.64
     speech_threshold: float = 0.4

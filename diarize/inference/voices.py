@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from diarize.inference.sources import AudioSource
     from diarize.inference.window_model import WindowModel
 
-__all__ = ["clustered_posteriors"]
+__all__ = ["add_second_speakers", "clustered_posteriors"]
 
 
 def clustered_posteriors(
@@ -130,7 +130,23 @@ def clustered_posteriors(
         frame_labels = label_frames(spans, labels, total)
     output = np.zeros((total, max(columns, 1, int(labels.max()) + 1)), dtype=np.float32)
     output[np.arange(total), frame_labels] = speech
-    second = second_speakers(frame_labels, (overlap > 0.5) & (speech > config.speech_threshold))
+    return add_second_speakers(output, frame_labels, speech, overlap, config)
+
+
+def add_second_speakers(
+    output: np.ndarray,
+    frame_labels: np.ndarray,
+    speech: np.ndarray,
+    overlap: np.ndarray,
+    config: LongformConfig,
+) -> np.ndarray:
+    """``output`` with the second speaker of every overlapped speech frame (in place).
+
+    Shape:
+        output (T, S), frame_labels (T,), speech (T,), overlap (T,) -> (T, S)
+    """
+    overlapped = (overlap > config.overlap_threshold) & (speech > config.speech_threshold)
+    second = second_speakers(frame_labels, overlapped)
     has_second = second >= 0
     output[np.flatnonzero(has_second), second[has_second]] = speech[has_second]
     return output

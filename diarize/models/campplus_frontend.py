@@ -95,6 +95,28 @@ class CampplusFrontEnd(nn.Module):
         trunk = trunk[:, keep].reshape(-1, self.output_dim)[: needed // TIME_STRIDE]
         return trunk.reshape(frames, TRUNK_PER_FRAME, self.output_dim).mean(1)
 
+    def embed_tail(self, signal: torch.Tensor, frames: int, keep: int) -> torch.Tensor:
+        """The last ``keep`` of ``frames`` model frames of ``signal``, normalised by the mean
+        fbank of all of ``signal`` and run through the trunk as one window (no context).
+
+        Streaming: a step's few seconds are normalised by the mean of a longer stretch of
+        what came before, as an offline window's frames are by its 7 s, while the trunk
+        runs on the step's frames alone.
+
+        Shape:
+            signal (N,) -> (keep, 512)
+        """
+        needed = frames * SUBSAMPLING
+        samples = (needed - 1) * HOP_LENGTH + 400
+        padded = nn.functional.pad(signal, (LEFT_PAD, max(samples - LEFT_PAD - len(signal), 0)))
+        fbank = self.fbank(padded[None])[0, :needed]
+        valid = min(num_fbank_frames(len(signal) + LEFT_PAD), needed)
+        mean = fbank[:valid].mean(0, keepdim=True) if valid else torch.zeros_like(fbank[:1])
+        tail = fbank[(frames - keep) * SUBSAMPLING :] - mean
+        tail[max(valid - (frames - keep) * SUBSAMPLING, 0) :] = 0.0  # padding stays zero
+        trunk = self.campplus.frames(tail[None])[0]  # (keep * 4, 512)
+        return trunk.reshape(keep, TRUNK_PER_FRAME, self.output_dim).mean(1)
+
     def _windows(self, fbank: torch.Tensor, valid: int) -> torch.Tensor:
         """Overlapping fbank windows, each mean-normalised over its valid frames.
 

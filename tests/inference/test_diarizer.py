@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 import pytest
 import soundfile as sf
 from pyannote.core import Annotation
@@ -81,3 +82,34 @@ def test_resolve_device():
     assert resolve_device("auto").type in ("cpu", "cuda")
     with pytest.raises(DiarizeError):
         resolve_device("tpu")
+
+
+def test_resolve_bf16(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_module.resolve_bf16(cpu, "bf16") and not resolve_module.resolve_bf16(cuda, "fp32")
+    assert resolve_module.resolve_bf16(cpu, True) and not resolve_module.resolve_bf16(cpu, False)
+    assert resolve_module.resolve_bf16(cuda, "auto") and resolve_module.resolve_bf16(cuda, None)
+    for native in (True, False):  # auto on a CPU: bfloat16 only where the CPU has it natively
+        monkeypatch.setattr(resolve_module, "cpu_has_native_bf16", lambda native=native: native)
+        assert resolve_module.resolve_bf16(cpu, "auto") is native
+        assert Diarizer(torch.nn.Linear(1, 1), device="cpu").bf16 is native
+    with pytest.raises(DiarizeError, match="precision"):
+        resolve_module.resolve_bf16(cpu, "fp16")
+
+
+def test_cpu_has_native_bf16_reads_the_cpu_flags(monkeypatch, tmp_path):
+    import builtins
+
+    cpuinfo = tmp_path / "cpuinfo"
+    real_open = builtins.open
+
+    def fake_open(path, *args, **kwargs):
+        return real_open(cpuinfo if path == "/proc/cpuinfo" else path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile\n")
+    assert resolve_module.cpu_has_native_bf16()
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512bw\n")
+    assert not resolve_module.cpu_has_native_bf16()
+    cpuinfo.unlink()
+    assert not resolve_module.cpu_has_native_bf16()

@@ -146,8 +146,15 @@ def test_stream_command_errors(tmp_path, capsys):
     assert "--latency" in capsys.readouterr().err
 
 
-def test_campplus_front_end_streams_and_links(build_debug_network):
+def test_campplus_front_end_streams_and_links():
     """The real CAM++ path (untrained weights): block embeddings and pooling run."""
+    audio = (0.1 * np.random.default_rng(1).standard_normal(16000 * 3)).astype(np.float32)
+    stream = StreamingDiarizer(_campplus_network(), 2.0, embed_context_seconds=0.5)
+    stream_all(stream, audio, block=8000)
+    assert stream.probs.shape[0] == 38 and np.isfinite(stream.probs).all()
+
+
+def _campplus_network():
     import torch
 
     from diarize.models import build_network
@@ -158,8 +165,45 @@ def test_campplus_front_end_streams_and_links(build_debug_network):
         encoder=EncoderConfig(type="campplus", d_model=32, num_layers=1, num_heads=2),
         sortformer=SortformerConfig(d_model=32, num_layers=1, num_heads=2, ff_dim=64),
     )
-    network = build_network(config).eval()
-    audio = (0.1 * np.random.default_rng(1).standard_normal(16000 * 3)).astype(np.float32)
-    stream = StreamingDiarizer(network, 2.0, embed_context_seconds=0.5)
-    stream_all(stream, audio, block=8000)
-    assert stream.probs.shape[0] == 38 and np.isfinite(stream.probs).all()
+    return build_network(config).eval()
+
+
+@pytest.mark.parametrize("norm_seconds", [6.0, 0.0])
+def test_stream_normalises_a_step_by_its_history(norm_seconds):
+    """With ``norm_seconds`` a step's fbank is normalised by the mean of the last 6 s, as an
+    offline CAM++ window is by its 7 s: the frames of the last 2 s change when the audio 4 s
+    before them changes (and not without it, where a step sees 1 s before itself)."""
+    network = _campplus_network()
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(16000 * 8)).astype(np.float32)
+    louder = audio.copy()
+    louder[16000 * 2 : 16000 * 4] *= 8.0  # 4-6 s before the end: outside the 1-s context
+    config = LongformConfig(level_rms=None)
+
+    def last_frames(signal, block=16000):
+        stream = StreamingDiarizer(network, 1.04, longform=config, norm_seconds=norm_seconds)
+        stream_all(stream, signal, block)
+        return stream._ring[-25:]
+
+    changed = float((last_frames(audio) - last_frames(louder)).abs().max())
+    assert (changed > 1e-3) == (norm_seconds > 0), changed
+    # and still the same whatever the blocks the samples come in
+    assert float((last_frames(audio, 5000) - last_frames(audio)).abs().max()) < 1e-5
+
+
+def test_embed_tail_is_one_window_normalised_by_all_of_the_signal():
+    """``embed_tail`` with everything kept equals ``embed_one`` with one window that spans the
+    signal; keeping the tail gives the same frames as the whole run's tail on a trunk that
+    sees only the tail."""
+    import torch
+
+    from diarize.models.campplus_frontend import CampplusFrontEnd
+
+    torch.manual_seed(0)
+    front_end = CampplusFrontEnd(window_sec=3.04, context_sec=0.0).eval()
+    signal = 0.1 * torch.randn(16000 * 3)
+    with torch.no_grad():
+        whole = front_end.embed_one(signal, 38)
+        tail = front_end.embed_tail(signal, 38, 38)
+        assert torch.allclose(whole, tail, atol=1e-4)
+        assert front_end.embed_tail(signal, 38, 13).shape == (13, 512)
