@@ -23,6 +23,8 @@ Everything here works on numpy arrays and is independent of the network.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 import numpy as np
 
 from diarize.inference.postprocess import mask_to_segments
@@ -75,6 +77,7 @@ def cluster_windows(
     centering: float = 0.0,
     centered_threshold: float | None = None,
     merge_threshold: float | None = None,
+    local: list[list[tuple[Hashable, int]]] | None = None,
 ) -> np.ndarray:
     """Speaker label of every window embedding.
 
@@ -99,7 +102,12 @@ def cluster_windows(
        ``merge_threshold`` merge, most similar first (the decision of 3D-Speaker's CAM++
        pipeline): two voices that share a recording's channel can be as alike on average as
        0.4-0.5 and fail the first pass's gate, while their centroids still differ (a real
-       2-speaker conversation: 0.51 average, 0.69 between centroids);
+       2-speaker conversation: 0.51 average, 0.69 between centroids); with ``local`` (the
+       segmentation network's local speakers of each window), two clusters whose windows
+       were heard as different local speakers in most of the 10-s segmentation windows they
+       share (:func:`_told_apart`) are not merged, however alike their centroids: through a
+       telephone channel the two voices of a real conversation were 0.75 alike, while the
+       segmentation network still told them apart in every window they shared;
     4. more than ``max_windows`` windows: an even subset is clustered, and every window joins
        the nearest centroid (memory stays bounded on long files: the distance matrix is at
        most ``max_windows`` squared over two).
@@ -116,6 +124,7 @@ def cluster_windows(
         centered_threshold: the second pass's ``threshold`` (default ``threshold``).
         merge_threshold: with ``centering``: the least raw centroid similarity of two
             centred clusters that are one voice (None: the first pass decides, step 3).
+        local: per window, ``(segmentation window id, local speaker)`` pairs (step 3).
 
     Returns:
         Labels ``0..S-1``, numbered by first appearance (row order).
@@ -144,7 +153,8 @@ def cluster_windows(
     centered = unit_rows(x - centering * x.mean(axis=0, keepdims=True))
     if centering > 0 and merge_threshold is not None:
         labels = _agglomerate(centered[subset], second, least, *hints)
-        labels = _merge_similar(x[subset], labels, merge_threshold, min_speakers)
+        evidence = None if local is None else [local[i] for i in subset]
+        labels = _merge_similar(x[subset], labels, merge_threshold, min_speakers, evidence)
         x = centered
     else:
         labels = _agglomerate(x[subset], threshold, least, *hints)
@@ -315,20 +325,49 @@ def _centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def _merge_similar(
-    x: np.ndarray, labels: np.ndarray, threshold: float, min_speakers: int | None
+    x: np.ndarray,
+    labels: np.ndarray,
+    threshold: float,
+    min_speakers: int | None,
+    local: list[list[tuple[Hashable, int]]] | None = None,
 ) -> np.ndarray:
     """Merge the two clusters whose centroids in ``x`` are most alike while their cosine
-    similarity is at least ``threshold`` (and more than ``min_speakers`` are left)."""
+    similarity is at least ``threshold`` (and more than ``min_speakers`` are left), except
+    two that ``local`` says are different people (:func:`_told_apart`)."""
     labels = np.unique(labels, return_inverse=True)[1]
     while labels.max() + 1 > max(min_speakers or 1, 1):
         centroids = _centroids(x, labels)
         similarity = centroids @ centroids.T
         np.fill_diagonal(similarity, -np.inf)
+        if local is not None:
+            similarity[_told_apart(labels, local)] = -np.inf
         a, b = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
         if similarity[a, b] < threshold:
             break
         labels = np.unique(np.where(labels == max(a, b), min(a, b), labels), return_inverse=True)[1]
     return labels
+
+
+def _told_apart(labels: np.ndarray, local: list[list[tuple[Hashable, int]]]) -> np.ndarray:
+    """Which pairs of clusters the segmentation network heard as different people: in at
+    least two and more than three quarters of the 10-s windows where both speak, their
+    windows' most frequent local speakers differ (its local speakers are not always right: a
+    bare majority kept one voice of a real-voice mix as two). Shape: labels (N,) -> (S, S)
+    bool"""
+    count = int(labels.max()) + 1
+    votes: list[dict[Hashable, dict[int, int]]] = [{} for _ in range(count)]  # window: speaker: n
+    for label, pairs in zip(labels, local, strict=True):
+        for window, speaker in pairs:
+            tally = votes[label].setdefault(window, {})
+            tally[speaker] = tally.get(speaker, 0) + 1
+    heard = [{w: max(t, key=t.get) for w, t in v.items()} for v in votes]
+    apart = np.zeros((count, count), dtype=bool)
+    for a in range(count):
+        for b in range(a + 1, count):
+            shared = heard[a].keys() & heard[b].keys()
+            differ = sum(heard[a][w] != heard[b][w] for w in shared)
+            apart[a, b] = apart[b, a] = differ >= 2 and 4 * differ > 3 * len(shared)
+    return apart
 
 
 def _absorb_small(

@@ -102,6 +102,8 @@ class LongformConfig:
             solo-speech windows that are clustered.
         segmentation_hop_seconds: the segmentation network's 10-s windows start this far
             apart (overlapping windows are averaged; 10: no overlap, half the cost).
+        local_speakers: with the segmentation network and ``merge_threshold``, two clusters
+            that its 10-s windows hear as different people are not merged.
         overlap_threshold: with the segmentation network, a speech frame whose probability
             of two speakers exceeds this also gets a second speaker
             (:func:`~diarize.inference.clustering.second_speakers`).
@@ -138,6 +140,7 @@ class LongformConfig:
     speech_source: str = "network"
     segmentation_hop_seconds: float = 5.0
     overlap_threshold: float = 0.5
+    local_speakers: bool = True
     window_seconds: float = 2.0
     hop_seconds: float = 0.64
     speech_threshold: float = 0.4

@@ -384,7 +384,9 @@ class StreamingDiarizer:
 
     def _forget(self) -> None:
         """Drop audio no later step needs (memory stays flat on endless streams)."""
-        keep_from = max(0, self._final - max(self.embed_context, self.norm_frames)) * SAMPLES_PER_FRAME
+        keep_from = (
+            max(0, self._final - max(self.embed_context, self.norm_frames)) * SAMPLES_PER_FRAME
+        )
         if keep_from > self._audio_start:
             self._audio = self._audio[keep_from - self._audio_start :]
             self._audio_start = keep_from

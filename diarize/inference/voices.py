@@ -9,6 +9,7 @@ embedding of its own 0.4 s; the windows are clustered at the end
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from diarize.inference.sources import AudioSource
     from diarize.inference.window_model import WindowModel
 
-__all__ = ["add_second_speakers", "clustered_posteriors"]
+__all__ = ["add_second_speakers", "clustered_posteriors", "window_local_speakers"]
 
 
 def clustered_posteriors(
@@ -68,12 +69,13 @@ def clustered_posteriors(
     least = max(1, round(config.min_embed_seconds / FRAME_SHIFT))
     frame_width = round(config.resegment_seconds / FRAME_SHIFT)
     frame_vectors: np.ndarray | None = None  # (total, E) float16, when resegmenting
+    local: list[list[tuple[Hashable, int]]] | None = []  # per window: its local speakers
     with torch.inference_mode():
-        for window in windows:
+        for number, window in enumerate(windows):
             audio = source.read(window.first_sample, window.last_sample)
             emb = model.embed(audio)
             probs = model.gate(model.probs(emb), audio)
-            level, both = model.speech(probs, audio)
+            level, both, heard = model.speech(probs, audio)
             keep = slice(window.own_start - window.start, window.own_stop - window.start)
             own = probs[keep]
             speech[window.own_start : window.own_start + len(own)] = level[keep]
@@ -90,17 +92,21 @@ def clustered_posteriors(
             # when centred in its own range
             active = probs > config.speech_threshold
             solo = (active.sum(1) == 1) & (level > config.speech_threshold)
-            local = [  # per column: a window never spans a change of column
+            chunk_spans = [  # per column: a window never spans a change of column
                 (a, b)
                 for k in range(active.shape[1])
                 for a, b in window_spans(solo & active[:, k], width, hop, least)
                 if window.own_start <= window.start + (a + b - 1) // 2 < window.own_stop
             ]
-            if not local:
+            if not chunk_spans:
                 continue
-            pooled = [model.campplus.embed_frames(emb[a:b][None])[0] for a, b in local]
+            pooled = [model.campplus.embed_frames(emb[a:b][None])[0] for a, b in chunk_spans]
             vectors.extend(torch.stack(pooled).float().cpu().numpy())
-            spans.extend((a + window.start, b + window.start) for a, b in local)
+            spans.extend((a + window.start, b + window.start) for a, b in chunk_spans)
+            if heard is None or not config.local_speakers:
+                local = None
+            elif local is not None:  # a segmentation window is (chunk, window in the chunk)
+                local.extend(window_local_speakers(heard, a, b, number) for a, b in chunk_spans)
     if not spans:  # no clean speech to recognise anyone by: one speaker, if any
         output = np.zeros((total, max(columns, 1)), dtype=np.float32)
         output[:, 0] = speech
@@ -116,6 +122,7 @@ def clustered_posteriors(
         centering=config.centering,
         centered_threshold=config.centered_threshold,
         merge_threshold=config.merge_threshold,
+        local=local,
     )
     if frame_vectors is not None and labels.max() > 0:
         frame_labels = resegment(
@@ -131,6 +138,25 @@ def clustered_posteriors(
     output = np.zeros((total, max(columns, 1, int(labels.max()) + 1)), dtype=np.float32)
     output[np.arange(total), frame_labels] = speech
     return add_second_speakers(output, frame_labels, speech, overlap, config)
+
+
+def window_local_speakers(
+    heard: np.ndarray, start: int, stop: int, chunk: int
+) -> list[tuple[tuple[int, int], int]]:
+    """The segmentation windows that heard most of frames ``[start, stop)`` as one local
+    speaker alone: ``((chunk, window), speaker)`` for each.
+
+    Shape:
+        heard (T, slots, 2): per frame and slot, (window, local speaker or -1)
+    """
+    pairs = heard[start:stop].reshape(-1, 2)
+    pairs = pairs[pairs[:, 1] >= 0]
+    found = []
+    for window in np.unique(pairs[:, 0]):
+        speakers = np.bincount(pairs[pairs[:, 0] == window, 1], minlength=3)
+        if speakers.max() * 2 > stop - start:
+            found.append(((chunk, int(window)), int(speakers.argmax())))
+    return found
 
 
 def add_second_speakers(

@@ -48,25 +48,32 @@ class WindowModel:
         # pyannote's segmentation network, when the model file carries it
         self.segmentation = getattr(network, "segmentation", None)
 
-    def speech(self, probs: np.ndarray, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each frame's probabilities of speech and of overlapped speech.
+    def speech(
+        self, probs: np.ndarray, audio: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Each frame's probabilities of speech and of overlapped speech, and the segmentation
+        network's local speakers.
 
         Speech from ``config.speech_source``: ``network`` (the largest column of ``probs``),
         ``segmentation`` (pyannote's segmentation network, when the model carries it), or
         ``min`` of the two. Overlap from the segmentation network (zeros without it): the
-        network's second column finds little of it (README).
+        network's second column finds little of it (README). Local speakers: see
+        :meth:`PyanNet.speech <diarize.models.segmentation.PyanNet.speech>` (None without the
+        segmentation network).
 
         Shape:
-            probs (T, K), audio (num_samples,) -> (T,), (T,)
+            probs (T, K), audio (num_samples,) -> (T,), (T,), (T, LOCAL_SLOTS, 2) or None
         """
         own = probs.max(axis=1) if probs.shape[1] else np.zeros(len(probs), np.float32)
         source = self.config.speech_source
         if source == "network" or self.segmentation is None:
-            return own, np.zeros_like(own)
+            return own, np.zeros_like(own), None
         hop = self.config.segmentation_hop_seconds
-        vad, overlap = self.segmentation.speech(audio, len(probs), hop_seconds=hop)
+        (vad, overlap), local = self.segmentation.speech(
+            audio, len(probs), hop_seconds=hop, local_speakers=True
+        )
         vad = self.gate(vad[:, None], audio)[:, 0]
-        return (vad if source == "segmentation" else np.minimum(own, vad)), overlap
+        return (vad if source == "segmentation" else np.minimum(own, vad)), overlap, local
 
     def embed(self, audio: np.ndarray, level: bool = True) -> torch.Tensor:
         """Frame embeddings of a window (scaled to ``config.level_rms`` first when ``level``).

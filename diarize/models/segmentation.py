@@ -33,6 +33,7 @@ SAMPLE_RATE = 16000
 FRAME_STEP = 270  # samples between output frames (10 * 3 * 3 * 3)
 FRAME_SIZE = 991  # samples each output frame sees
 WINDOW_SECONDS = 10.0  # the length the network was trained on
+LOCAL_SLOTS = 3  # windows that may cover one frame (10-s windows at least 5 s apart, + the last)
 
 
 class SincFilters(nn.Module):
@@ -128,7 +129,13 @@ class PyanNet(nn.Module):
         return F.log_softmax(self.classifier(x), dim=-1)
 
     @torch.inference_mode()
-    def speech(self, audio: np.ndarray, frames: int, hop_seconds: float = 5.0) -> np.ndarray:
+    def speech(
+        self,
+        audio: np.ndarray,
+        frames: int,
+        hop_seconds: float = 5.0,
+        local_speakers: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Speech and overlap probabilities of each 80 ms frame of ``audio`` (16 kHz mono):
         one minus the "nobody" class, and the sum of the three pair classes.
 
@@ -137,8 +144,14 @@ class PyanNet(nn.Module):
         each frame weighted by its distance from its window's edges. Its 16.875 ms frames are
         then read at the centre of every 80 ms frame.
 
+        With ``local_speakers`` also, per 80 ms frame and per window that covers it (at most
+        ``LOCAL_SLOTS``), the window's number and its local speaker (0-2) when the frame's most
+        likely class is that speaker alone, else -1: within one 10-s window the network tells
+        its speakers apart, which is evidence that two voices are two people
+        (:func:`~diarize.inference.clustering.cluster_windows`).
+
         Shape:
-            (num_samples,) -> (2, frames)
+            (num_samples,) -> (2, frames) [, (frames, LOCAL_SLOTS, 2) ints: window, speaker]
         """
         size = int(WINDOW_SECONDS * SAMPLE_RATE)
         hop = max(1, round(hop_seconds * SAMPLE_RATE / FRAME_STEP)) * FRAME_STEP
@@ -169,6 +182,26 @@ class PyanNet(nn.Module):
         tracks = sums / np.maximum(weights, 1e-9)[:, None]
         centres = (np.arange(grid) * FRAME_STEP + FRAME_SIZE / 2) / SAMPLE_RATE
         wanted = (np.arange(frames) + 0.5) * 0.08
-        return np.stack([np.interp(wanted, centres, tracks[:, k]) for k in (0, 1)]).astype(
-            np.float32
-        )
+        speech = np.stack([np.interp(wanted, centres, tracks[:, k]) for k in (0, 1)])
+        if not local_speakers:
+            return speech.astype(np.float32)
+        return speech.astype(np.float32), _local_speakers(probs, starts, wanted)
+
+
+def _local_speakers(probs: np.ndarray, starts: list[int], wanted: np.ndarray) -> np.ndarray:
+    """Per wanted time and covering window: ``(window, local speaker or -1)``, -1 pairs where
+    fewer windows cover it. Shape: probs (W, count, 7) -> (len(wanted), LOCAL_SLOTS, 2)"""
+    out = np.full((len(wanted), LOCAL_SLOTS, 2), -1, dtype=np.int32)
+    filled = np.zeros(len(wanted), dtype=np.int64)
+    count = probs.shape[1]
+    best = probs.argmax(-1)  # (W, count): 1-3 are one local speaker alone
+    for window, start in enumerate(starts):
+        first = (wanted * SAMPLE_RATE - start - FRAME_SIZE / 2) / FRAME_STEP
+        inside = np.flatnonzero((first >= 0) & (first <= count - 1))
+        inside = inside[filled[inside] < LOCAL_SLOTS]
+        classes = best[window, np.rint(first[inside]).astype(np.int64)]
+        slots = filled[inside]
+        out[inside, slots, 0] = window
+        out[inside, slots, 1] = np.where((classes >= 1) & (classes <= 3), classes - 1, -1)
+        filled[inside] += 1
+    return out

@@ -150,6 +150,45 @@ def test_merging_by_centroid_keeps_two_voices_of_one_channel_that_the_raw_pass_m
     assert len(set(cluster_windows(five, 0.4, max_speakers=3, **merged).tolist())) == 3
 
 
+def test_voices_the_segmentation_tells_apart_are_not_merged():
+    """Two voices whose centroids are more alike than the merge threshold (a telephone
+    channel) stay two when the segmentation network heard their windows as different local
+    speakers of the 10-s windows they share; evidence that they are one, or none, merges."""
+    two, truth = _room([50, 50], shared=0.8)
+    merged = {**CENTERED, "merge_threshold": 0.6}
+    assert set(cluster_windows(two, 0.4, **merged).tolist()) == {0}
+    # window w of the segmentation covers windows 2w..2w+9 of each voice: A local 0, B local 1
+    apart = [[(i % 50 // 10, int(truth[i]))] for i in range(100)]
+    labels = cluster_windows(two, 0.4, local=apart, **merged)
+    assert _mostly_same_partition(labels, truth)
+    same = [[(i % 50 // 10, 0)] for i in range(100)]
+    assert set(cluster_windows(two, 0.4, local=same, **merged).tolist()) == {0}
+    unshared = [[(i // 10, 0)] for i in range(100)]  # never in one segmentation window
+    assert set(cluster_windows(two, 0.4, local=unshared, **merged).tolist()) == {0}
+
+
+def test_told_apart_is_a_majority_of_shared_windows():
+    from diarize.inference.clustering import _told_apart
+
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    local = [
+        [(0, 0), (1, 0), (3, 0)],
+        [(2, 1), (4, 1)],
+        [(0, 1), (1, 1), (3, 0)],
+        [(2, 0), (4, 0)],
+        [(5, 2), (0, 1)],
+        [(6, 0)],
+    ]
+    apart = _told_apart(labels, local)
+    # clusters 0 and 1 share windows 0-4 and differ in four of them (0, 1, 2, 4)
+    assert apart[0, 1] and apart[1, 0]
+    # 0 and 2 share window 0 only, where they differ: one window is not enough
+    assert not apart[0, 2] and not apart[1, 2] and not apart.diagonal().any()
+    # differing in three of five shared windows is not enough either
+    local[1] = [(2, 0), (4, 1)]
+    assert not _told_apart(labels, local)[0, 1]
+
+
 def test_count_hints_apply_to_the_centered_pass():
     x, truth = _room([40] * 5)
     assert _mostly_same_partition(cluster_windows(x, 0.4, num_speakers=5, **CENTERED), truth)

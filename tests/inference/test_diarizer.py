@@ -1,7 +1,7 @@
 import numpy as np
-import torch
 import pytest
 import soundfile as sf
+import torch
 from pyannote.core import Annotation
 
 from diarize.data.manifest import ManifestEntry
@@ -86,7 +86,9 @@ def test_resolve_device():
 
 def test_resolve_bf16(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert resolve_module.resolve_bf16(cpu, "bf16") and not resolve_module.resolve_bf16(cuda, "fp32")
+    assert resolve_module.resolve_bf16(cpu, "bf16") and not resolve_module.resolve_bf16(
+        cuda, "fp32"
+    )
     assert resolve_module.resolve_bf16(cpu, True) and not resolve_module.resolve_bf16(cpu, False)
     assert resolve_module.resolve_bf16(cuda, "auto") and resolve_module.resolve_bf16(cuda, None)
     for native in (True, False):  # auto on a CPU: bfloat16 only where the CPU has it natively

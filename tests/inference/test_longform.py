@@ -279,5 +279,5 @@ def test_speech_source_is_checked_and_falls_back_to_the_network_without_segmenta
         LongformConfig(speech_source="vad")
     probs = np.array([[0.9, 0.1], [0.2, 0.3]], dtype=np.float32)
     model = WindowModel(torch.nn.Module(), LongformConfig(speech_source="segmentation"))
-    speech, overlap = model.speech(probs, np.zeros(2560, dtype=np.float32))
-    assert speech.tolist() == pytest.approx([0.9, 0.3]) and not overlap.any()
+    speech, overlap, local = model.speech(probs, np.zeros(2560, dtype=np.float32))
+    assert speech.tolist() == pytest.approx([0.9, 0.3]) and not overlap.any() and local is None

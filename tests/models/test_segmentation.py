@@ -79,3 +79,30 @@ def test_a_model_file_keeps_it_apart_from_the_network(tmp_path, original_state):
     assert isinstance(loaded.segmentation, PyanNet)
     plain = build_network_from_config(ROOT / "conf/model/debug.yaml")
     assert not hasattr(load_model(save_model(plain, tmp_path / "p.pt")), "segmentation")
+
+
+def test_local_speakers_are_each_windows_solo_classes():
+    """Per 80 ms frame and covering 10-s window: the window's number and its local speaker
+    where the most likely class is that speaker alone (-1 elsewhere)."""
+    from diarize.models.segmentation import FRAME_SIZE, FRAME_STEP, LOCAL_SLOTS
+
+    network = load_model(ROOT / "diarize/pretrained/default.pt").segmentation
+    audio = load_audio(ROOT / "diarize/examples/conversation_3speakers.flac")[: 30 * 16000]
+    tracks, heard = network.speech(audio, frames=375, local_speakers=True)
+    np.testing.assert_array_equal(tracks, network.speech(audio, frames=375))
+    assert heard.shape == (375, LOCAL_SLOTS, 2)
+    windows, speakers = heard[..., 0], heard[..., 1]
+    assert (windows[:-1, 0] >= 0).all()  # every frame is covered (the last is cut short)
+    assert ((windows[:, 1] == -1) | (windows[:, 1] > windows[:, 0])).all()
+    assert (speakers[windows < 0] == -1).all() and speakers.max() <= 2
+    assert (speakers >= 0).mean() > 0.3  # the example is mostly one voice at a time
+    # the second window starts 5 s in (on the network's frame grid): its frames read its classes
+    start = round(5 * 16000 / FRAME_STEP) * FRAME_STEP
+    with torch.no_grad():
+        classes = network(torch.from_numpy(audio[start : start + 160000])[None])[0]
+    classes = classes.argmax(-1).numpy()
+    for frame in range(70, 180, 7):
+        slot = list(windows[frame]).index(1)
+        index = round(((frame + 0.5) * 0.08 * 16000 - start - FRAME_SIZE / 2) / FRAME_STEP)
+        expected = classes[index] - 1 if 1 <= classes[index] <= 3 else -1
+        assert speakers[frame, slot] == expected
