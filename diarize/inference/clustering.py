@@ -89,7 +89,9 @@ def cluster_windows(
        windows (at most ``MAX_MIN_SIZE`` windows, about 20 s of speech, so that nobody who
        speaks that long is lost), join the nearest larger cluster, unless that would go below
        ``min_speakers``: a cough, a laugh, a short overlap that slipped through, or on long
-       files the small clusters that a voice's changing conditions split off;
+       files the small clusters that a voice's changing conditions split off. In the centred
+       pass with ``local``, a small cluster of two windows or more that the segmentation
+       network told apart from that nearest cluster (:func:`_told_apart`) stays a speaker;
     3. with ``centering`` > 0, when step 1-2 found more than one speaker: ``centering`` times
        the recording's mean embedding is taken off every window and steps 1-2 run again on
        what is left, cut at ``centered_threshold``. Every voice of a recording shares its
@@ -152,8 +154,8 @@ def cluster_windows(
     second = threshold if centered_threshold is None else centered_threshold
     centered = unit_rows(x - centering * x.mean(axis=0, keepdims=True))
     if centering > 0 and merge_threshold is not None:
-        labels = _agglomerate(centered[subset], second, least, *hints)
         evidence = None if local is None else [local[i] for i in subset]
+        labels = _agglomerate(centered[subset], second, least, *hints, evidence)
         labels = _merge_similar(x[subset], labels, merge_threshold, min_speakers, evidence)
         x = centered
     else:
@@ -177,6 +179,7 @@ def _agglomerate(
     least: int,
     min_speakers: int | None,
     max_speakers: int | None,
+    local: list[list[tuple[Hashable, int]]] | None = None,
 ) -> np.ndarray:
     """Steps 1-2 of :func:`cluster_windows` on unit rows: labels ``0..S-1``."""
     from scipy.cluster.hierarchy import fcluster, linkage
@@ -188,7 +191,7 @@ def _agglomerate(
         labels = fcluster(tree, max_speakers, criterion="maxclust")
     elif min_speakers is not None and found < min_speakers:
         labels = fcluster(tree, min(min_speakers, len(x)), criterion="maxclust")
-    return _absorb_small(x, labels - 1, least, min_speakers)
+    return _absorb_small(x, labels - 1, least, min_speakers, local)
 
 
 def label_frames(spans: list[tuple[int, int]], labels: np.ndarray, frames: int) -> np.ndarray:
@@ -371,9 +374,14 @@ def _told_apart(labels: np.ndarray, local: list[list[tuple[Hashable, int]]]) -> 
 
 
 def _absorb_small(
-    x: np.ndarray, labels: np.ndarray, min_size: int, min_speakers: int | None
+    x: np.ndarray,
+    labels: np.ndarray,
+    min_size: int,
+    min_speakers: int | None,
+    local: list[list[tuple[Hashable, int]]] | None = None,
 ) -> np.ndarray:
-    """Clusters smaller than ``min_size`` join the most similar larger cluster."""
+    """Clusters smaller than ``min_size`` join the most similar larger cluster, unless
+    ``local`` says they are another person than that one (:func:`_told_apart`)."""
     labels = np.unique(labels, return_inverse=True)[1]
     sizes = np.bincount(labels)
     large = np.flatnonzero(sizes >= min_size)
@@ -383,5 +391,7 @@ def _absorb_small(
     centroids = _centroids(x, labels)
     target = large[np.argmax(centroids @ centroids[large].T, axis=1)]
     keep = np.isin(np.arange(len(sizes)), large)
+    if local is not None:  # two windows or more, told apart from where they would go
+        keep |= (sizes >= 2) & _told_apart(labels, local)[np.arange(len(sizes)), target]
     labels = np.where(keep[labels], labels, target[labels])
     return np.unique(labels, return_inverse=True)[1]

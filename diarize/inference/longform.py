@@ -103,7 +103,8 @@ class LongformConfig:
         segmentation_hop_seconds: the segmentation network's 10-s windows start this far
             apart (overlapping windows are averaged; 10: no overlap, half the cost).
         local_speakers: with the segmentation network and ``merge_threshold``, two clusters
-            that its 10-s windows hear as different people are not merged.
+            that its 10-s windows hear as different people are not merged, and a small
+            cluster (two windows or more) it tells apart from the one it would join stays.
         overlap_threshold: with the segmentation network, a speech frame whose probability
             of two speakers exceeds this also gets a second speaker
             (:func:`~diarize.inference.clustering.second_speakers`).

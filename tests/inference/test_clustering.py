@@ -167,6 +167,25 @@ def test_voices_the_segmentation_tells_apart_are_not_merged():
     assert set(cluster_windows(two, 0.4, local=unshared, **merged).tolist()) == {0}
 
 
+def test_a_small_cluster_the_segmentation_tells_apart_is_kept():
+    """A voice of 3 windows (below min_size) joins the nearest large cluster unless the
+    segmentation heard it as another local speaker than that cluster's in the windows they
+    share; a single window is absorbed all the same."""
+    from diarize.inference.clustering import _absorb_small
+
+    x = unit_rows(np.random.default_rng(0).standard_normal((13, 8)))
+    labels = np.array([0] * 10 + [1] * 3)
+    # segmentation windows 0-2 each cover 3 windows of voice 0 and one of voice 1
+    local = [[(i % 3, 0)] for i in range(10)] + [[(i, 1)] for i in range(3)]
+    assert set(_absorb_small(x, labels, 5, None).tolist()) == {0}
+    assert set(_absorb_small(x, labels, 5, None, local).tolist()) == {0, 1}
+    same = [[(i % 3, 0)] for i in range(13)]
+    assert set(_absorb_small(x, labels, 5, None, same).tolist()) == {0}
+    single = np.array([0] * 12 + [1])  # told apart in all 3 windows it is heard in, but alone
+    told = [[(i % 3, 0)] for i in range(12)] + [[(0, 1), (1, 1), (2, 1)]]
+    assert set(_absorb_small(x, single, 5, None, told).tolist()) == {0}
+
+
 def test_told_apart_is_a_majority_of_shared_windows():
     from diarize.inference.clustering import _told_apart
 
