@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from diarize.cli import add_precision_argument
+
 EPILOG = """\
 examples:
   diarize infer meeting.wav --out rttm/
@@ -56,12 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="long-audio settings (chunk_seconds, cache_frames, ...; default: built in)",
     )
     parser.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
-    parser.add_argument(
-        "--precision",
-        default="auto",
-        choices=("auto", "fp32", "bf16"),
-        help="CAM++ and SortFormer in bfloat16 (auto: on CUDA and CPUs with native bf16)",
-    )
+    add_precision_argument(parser)
     parser.add_argument(
         "--batch-size", type=int, default=1, metavar="N", help="short files per batch (GPU)"
     )

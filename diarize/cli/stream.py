@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from diarize.cli import add_precision_argument
+
 EPILOG = """\
 examples:
   diarize stream meeting.wav --out rttm/                   # 1.04 s latency (default)
@@ -42,12 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--postprocessing", type=Path, metavar="YAML", help="post-processing parameters"
     )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    parser.add_argument(
-        "--precision",
-        default="auto",
-        choices=("auto", "fp32", "bf16"),
-        help="CAM++ and SortFormer in bfloat16 (auto: on CUDA and CPUs with native bf16)",
-    )
+    add_precision_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="do not print turns")
     parser.set_defaults(func=run)
 

@@ -18,8 +18,9 @@ create speakers and move their centroids, and every frame is labelled by the voi
 0.4 s, as offline (:func:`~diarize.inference.clustering.resegment`). CAM++ normalises its
 fbank frames by their mean: offline over 7-s windows, here a step's 2 s by the mean of the last
 ``norm_seconds`` (6 s) of the stream, not by themselves (real-voice mixes at 1.04 s: DER 29.43%
--> 27.50%). Labels never change once given. Steps fall on fixed frame boundaries, so the output does not depend on how the samples
-are split into blocks: a file and the same samples piped through stdin give the same result.
+-> 27.50%). Labels never change once given. Steps fall on fixed frame boundaries, so the
+output does not depend on how the samples are split into blocks: a file and the same samples
+piped through stdin give the same result.
 
 Turns come from the same post-processing as offline (:func:`speaker_segments`), recomputed
 per speaker from the end of its last final turn (:mod:`~diarize.inference.turn_tracker`); a
@@ -140,13 +141,13 @@ class StreamingDiarizer:
         # the level is set once per stream from what was heard so far (see _gain), so a
         # block is not scaled by itself
         self.model = WindowModel(network, replace(self.config, level_rms=None), device, bf16)
-        self._embedder = self._block_embedder(network)
         # with CAM++, a step's fbank is normalised by the mean of the last norm_seconds
         from diarize.models.campplus_frontend import CampplusFrontEnd
 
         front_end = getattr(network, "campplus", None)
         with_history = self.norm_frames > 0 and isinstance(front_end, CampplusFrontEnd)
         self._tail_embedder = front_end if with_history else None
+        self._embedder = None if with_history else self._block_embedder(network)
         # with CAM++ and identity: clustering, a column is recognised by its recent solo
         # speech alone (see _step); otherwise by continuity, then its pooled embedding
         self.by_voice = clusters_by_voice(network, self.config)
@@ -325,23 +326,22 @@ class StreamingDiarizer:
         before them. Shape: (stop - first, D)"""
         begin = max(0, first - self.embed_context)
         self._update_level(first, stop)
+        history = begin  # audio read: the embedding context, or the normalisation's history
         if self._tail_embedder is not None:
             history = max(0, min(begin, stop - self.norm_frames))
-            audio = self._samples(history * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
-            audio = audio * np.float32(self._gain())
-            signal = torch.from_numpy(np.ascontiguousarray(audio)).to(self.model.device)
+        audio = self._samples(history * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
+        audio = audio * np.float32(self._gain())
+        signal = torch.from_numpy(np.ascontiguousarray(audio)).to(self.model.device)
+        if self._tail_embedder is not None:
             # not in bfloat16 on a CPU: on a step's 2 s casting CAM++'s weights costs more
             # than it saves (RTF +7%)
             bf16 = self.model.bf16 and self.model.device.type != "cpu"
             with torch.inference_mode(), autocast(self.model.device, bf16):
                 emb = self._tail_embedder.embed_tail(signal, stop - history, stop - begin)
             return emb[first - begin :].float()
-        audio = self._samples(begin * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
-        audio = audio * np.float32(self._gain())
-        signal = torch.from_numpy(np.ascontiguousarray(audio))[None].to(self.model.device)
-        lengths = torch.tensor([signal.shape[1]], device=self.model.device)
+        lengths = torch.tensor([len(signal)], device=self.model.device)
         with torch.inference_mode():
-            emb, emb_lengths = self._embedder(signal, lengths)
+            emb, emb_lengths = self._embedder(signal[None], lengths)
         return emb[0, first - begin : int(emb_lengths[0])].float()
 
     def _block_embedder(self, network: torch.nn.Module):

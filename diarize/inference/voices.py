@@ -103,7 +103,7 @@ def clustered_posteriors(
             pooled = [model.campplus.embed_frames(emb[a:b][None])[0] for a, b in chunk_spans]
             vectors.extend(torch.stack(pooled).float().cpu().numpy())
             spans.extend((a + window.start, b + window.start) for a, b in chunk_spans)
-            if heard is None or not config.local_speakers:
+            if heard is None:  # no segmentation network, or local speakers off
                 local = None
             elif local is not None:  # a segmentation window is (chunk, window in the chunk)
                 local.extend(window_local_speakers(heard, a, b, number) for a, b in chunk_spans)

@@ -59,7 +59,7 @@ class WindowModel:
         ``min`` of the two. Overlap from the segmentation network (zeros without it): the
         network's second column finds little of it (README). Local speakers: see
         :meth:`PyanNet.speech <diarize.models.segmentation.PyanNet.speech>` (None without the
-        segmentation network).
+        segmentation network or with ``config.local_speakers`` off).
 
         Shape:
             probs (T, K), audio (num_samples,) -> (T,), (T,), (T, LOCAL_SLOTS, 2) or None
@@ -69,9 +69,13 @@ class WindowModel:
         if source == "network" or self.segmentation is None:
             return own, np.zeros_like(own), None
         hop = self.config.segmentation_hop_seconds
-        (vad, overlap), local = self.segmentation.speech(
-            audio, len(probs), hop_seconds=hop, local_speakers=True
-        )
+        local = None
+        if self.config.local_speakers:
+            (vad, overlap), local = self.segmentation.speech(
+                audio, len(probs), hop_seconds=hop, local_speakers=True
+            )
+        else:
+            vad, overlap = self.segmentation.speech(audio, len(probs), hop_seconds=hop)
         vad = self.gate(vad[:, None], audio)[:, 0]
         return (vad if source == "segmentation" else np.minimum(own, vad)), overlap, local
 

@@ -79,11 +79,8 @@ class CampplusFrontEnd(nn.Module):
 
     def embed_one(self, signal: torch.Tensor, frames: int) -> torch.Tensor:
         """Shape: signal (N,) -> (frames, 512)"""
-        needed = frames * SUBSAMPLING  # fbank frames covering the model frames
-        samples = (needed - 1) * HOP_LENGTH + 400  # so the snip-edges fbank has them all
-        padded = nn.functional.pad(signal, (LEFT_PAD, max(samples - LEFT_PAD - len(signal), 0)))
-        fbank = self.fbank(padded[None])[0, :needed]  # (needed, 80)
-        valid = min(num_fbank_frames(len(signal) + LEFT_PAD), needed)
+        fbank, valid = self._fbank(signal, frames)
+        needed = len(fbank)
         windows = self._windows(fbank, valid)
         trunk = torch.cat(
             [
@@ -106,16 +103,24 @@ class CampplusFrontEnd(nn.Module):
         Shape:
             signal (N,) -> (keep, 512)
         """
-        needed = frames * SUBSAMPLING
-        samples = (needed - 1) * HOP_LENGTH + 400
-        padded = nn.functional.pad(signal, (LEFT_PAD, max(samples - LEFT_PAD - len(signal), 0)))
-        fbank = self.fbank(padded[None])[0, :needed]
-        valid = min(num_fbank_frames(len(signal) + LEFT_PAD), needed)
+        fbank, valid = self._fbank(signal, frames)
         mean = fbank[:valid].mean(0, keepdim=True) if valid else torch.zeros_like(fbank[:1])
         tail = fbank[(frames - keep) * SUBSAMPLING :] - mean
         tail[max(valid - (frames - keep) * SUBSAMPLING, 0) :] = 0.0  # padding stays zero
         trunk = self.campplus.frames(tail[None])[0]  # (keep * 4, 512)
         return trunk.reshape(keep, TRUNK_PER_FRAME, self.output_dim).mean(1)
+
+    def _fbank(self, signal: torch.Tensor, frames: int) -> tuple[torch.Tensor, int]:
+        """The fbank frames covering ``frames`` model frames, and how many hold audio.
+
+        Shape:
+            signal (N,) -> (frames * 8, 80), int
+        """
+        needed = frames * SUBSAMPLING  # fbank frames covering the model frames
+        samples = (needed - 1) * HOP_LENGTH + 400  # so the snip-edges fbank has them all
+        padded = nn.functional.pad(signal, (LEFT_PAD, max(samples - LEFT_PAD - len(signal), 0)))
+        fbank = self.fbank(padded[None])[0, :needed]
+        return fbank, min(num_fbank_frames(len(signal) + LEFT_PAD), needed)
 
     def _windows(self, fbank: torch.Tensor, valid: int) -> torch.Tensor:
         """Overlapping fbank windows, each mean-normalised over its valid frames.
