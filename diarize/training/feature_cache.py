@@ -8,8 +8,6 @@ already cached are skipped, so an interrupted run picks up where it stopped.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ from diarize.audio.features import HOP_LENGTH, SUBSAMPLING
 from diarize.audio.io import load_audio
 from diarize.data.feature_cache import feature_path
 from diarize.data.manifest import ManifestEntry
+from diarize.io_utils import atomic_path
 from diarize.models.sortformer import SortformerNetwork
 
 CHUNK_WINDOWS = 10  # front-end windows per forward pass
@@ -98,14 +97,9 @@ def silence_bank(
 
 
 def _save_atomic(path: Path, array: np.ndarray) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npy")
-    os.close(handle)
-    try:
-        np.save(temp, array)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+    # through a file object: np.save given a name would add ".npy" to the temporary one
+    with atomic_path(path) as temp, open(temp, "wb") as file:
+        np.save(file, array)
 
 
 def attach_feature_cache(data, network: SortformerNetwork, train_ds, validation_ds) -> None:
