@@ -227,7 +227,9 @@ class StreamingDiarizer:
         window = torch.cat([past, new])
         probs = self.model.probs(window)
         audio = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
-        probs[len(past) :] = self.model.gate(probs[len(past) :], audio)
+        # the gate judges the audio at the level the network hears it (see _gain)
+        gain = np.float32(self._gain())
+        probs[len(past) :] = self.model.gate(probs[len(past) :], audio * gain)
         known = len(past)
         # speakers are linked every LINK_FRAMES even when the network runs less often (long
         # latencies): a column changes voice more often than every 10 s

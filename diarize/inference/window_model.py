@@ -108,14 +108,17 @@ class WindowModel:
         return probs[0].float().cpu().numpy()
 
     def gate(self, probs: np.ndarray, audio: np.ndarray) -> np.ndarray:
-        """``probs`` with digitally silent frames zeroed (``config.silence_floor_db``).
+        """``probs`` with digitally silent frames zeroed (``config.silence_floor_db``), judged
+        on ``audio`` at the level the network hears it (``config.level_rms``): a quiet
+        recording is not silence.
 
         Shape:
             probs (T, K), audio (num_samples,) -> (T, K)
         """
         if self.config.silence_floor_db is None:
             return probs
-        gate = silent_frames(audio, self.config.silence_floor_db)[: len(probs)]
+        levelled = _level(audio, self.config.level_rms)
+        gate = silent_frames(levelled, self.config.silence_floor_db)[: len(probs)]
         probs = probs.copy()
         probs[: len(gate)][gate] = 0.0
         return probs
@@ -227,7 +230,8 @@ def batch_posteriors(
     for row, i in enumerate(todo):
         frames = min(int(frame_lengths[row]), len(outputs[i]))
         outputs[i][:frames] = probs[row, :frames]
-        if config.silence_floor_db is not None:
-            gate = silent_frames(audios[i], config.silence_floor_db)[: len(outputs[i])]
+        if config.silence_floor_db is not None:  # on the levelled audio, as WindowModel.gate
+            levelled = batch[row, : len(audios[i])]
+            gate = silent_frames(levelled, config.silence_floor_db)[: len(outputs[i])]
             outputs[i][: len(gate)][gate] = 0.0
     return outputs

@@ -131,6 +131,22 @@ def test_level_normalisation_makes_the_output_gain_invariant(debug_network):
     np.testing.assert_allclose(quiet, loud, atol=1e-4)
 
 
+def test_the_silence_gate_judges_the_levelled_audio(debug_network):
+    """A quiet recording is not silence: the gate (on by default) zeroes the digitally silent
+    frames of a recording 80 dB down exactly as of the same recording at a normal level."""
+    audio = _signal(10.0)
+    audio[4 * 16000 : 6 * 16000] = 0.0  # digital silence
+    config = LongformConfig(chunk_seconds=4.0)
+    loud = longform_posteriors(debug_network, ArraySource(audio), config)
+    quiet = longform_posteriors(debug_network, ArraySource(1e-4 * audio), config)
+    np.testing.assert_allclose(quiet, loud, atol=1e-4)
+    silent = slice(4 * 16000 // SAMPLES_PER_FRAME + 1, 6 * 16000 // SAMPLES_PER_FRAME - 1)
+    assert not loud[silent].any() and loud[: silent.start].any()
+    batched = batch_posteriors(debug_network, [1e-4 * audio, audio], config)
+    np.testing.assert_allclose(batched[0], batched[1], atol=1e-4)
+    assert not batched[0][silent].any() and batched[0][: silent.start].any()
+
+
 # --- global speaker identity, exact: a planted network (tests/inference/planted_network.py) ---
 
 PLANTED = dict(silence_floor_db=None, level_rms=None)
