@@ -225,12 +225,10 @@ class StreamingDiarizer:
         new = self._embed(first, stop)  # (stop - first, D)
         past = self._ring if self._ring is not None else new[:0]
         window = torch.cat([past, new])
-        probs = self.model.probs(window)
-        audio = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
-        # the gate judges the audio at the level the network hears it (see _gain)
-        gain = np.float32(self._gain())
-        probs[len(past) :] = self.model.gate(probs[len(past) :], audio * gain)
-        known = len(past)
+        probs, known = self.model.probs(window), len(past)
+        # the silence gate hears the audio at the level the network does (see _gain)
+        audio = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME) * self._gain()
+        probs[known:] = self.model.gate(probs[known:], audio.astype(np.float32))
         # speakers are linked every LINK_FRAMES even when the network runs less often (long
         # latencies): a column changes voice more often than every 10 s
         for start in range(known, known + block, LINK_FRAMES):

@@ -299,3 +299,16 @@ def test_an_overlapped_frame_gets_the_nearest_other_speaker_as_its_second():
     assert second.tolist() == [-1, -1, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1]
     assert second_speakers(labels, overlapped, reach=6)[9] == 1
     assert (second_speakers(np.zeros(5, int), np.ones(5, bool)) == -1).all()  # one speaker
+
+
+def test_resegmenting_in_blocks_of_frames_changes_nothing(monkeypatch):
+    import diarize.inference.clustering as clustering
+
+    windows, labels = _speakers([8, 8, 8], noise=0.3)
+    rng = np.random.default_rng(3)
+    frames = windows[rng.integers(0, len(windows), 500)] + 0.5 * rng.standard_normal((500, 16))
+    speech = rng.random(500) > 0.2
+    whole = resegment(frames, windows, labels, speech, 0.5, centering=0.5)
+    monkeypatch.setattr(clustering, "RESEGMENT_BLOCK", 7)
+    np.testing.assert_array_equal(resegment(frames, windows, labels, speech, 0.5, 0.5), whole)
+    assert len(np.unique(whole)) == 3
