@@ -45,6 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     hints.add_argument("--num-speakers", type=int, metavar="N", help="exact number of speakers")
     hints.add_argument("--min-speakers", type=int, metavar="A", help="at least A speakers")
     hints.add_argument("--max-speakers", type=int, metavar="B", help="at most B speakers")
+    hints.add_argument(
+        "--oracle-num-speakers",
+        action="store_true",
+        help="a manifest's num_speakers per recording (NeMo's oracle_num_speakers); "
+        "recordings without one take the other hints",
+    )
     parser.add_argument(
         "--postprocessing",
         type=Path,
@@ -104,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         items,
         args.out,
         **hints,
+        oracle_num_speakers=args.oracle_num_speakers,
         overwrite=args.overwrite,
         json=args.json,
         plot=args.plot,

@@ -74,6 +74,7 @@ class BatchOptions:
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
+    oracle_num_speakers: bool = False  # each manifest line's num_speakers, where it has one
     overwrite: bool = False
     json: bool = False
     plot: bool = False
@@ -210,7 +211,7 @@ def diarize_folder(
             re-runs the program's command line (what ``diarize infer`` uses).
         after_batch: callables given the summary on the main process at the end.
         **options: the fields of :class:`BatchOptions`: ``num_speakers``, ``min_speakers``,
-            ``max_speakers``, ``overwrite``, ``json``, ``plot``, ``batch_size``, ``progress``,
+            ``max_speakers``, ``oracle_num_speakers``, ``overwrite``, ``json``, ``plot``, ``batch_size``, ``progress``,
             ``error_prefix`` and ``steps`` (per-recording :class:`FileStep` post-steps).
 
     Returns:
@@ -298,7 +299,10 @@ def diarize_items(
         file=sys.stderr,
     )
     try:
-        for item, result in diarizer.diarize_items(items, options.batch_size, **options.hints):
+        results = diarizer.diarize_items(
+            items, options.batch_size, options.oracle_num_speakers, **options.hints
+        )
+        for item, result in results:
             try:
                 if isinstance(result, DiarizeError):
                     raise result

@@ -289,20 +289,29 @@ class Diarizer:
         return Diarization(uri, duration, offset, probs, speakers)
 
     def diarize_items(
-        self, items: Iterable[ManifestEntry], batch_size: int = 1, **hints: int | None
+        self,
+        items: Iterable[ManifestEntry],
+        batch_size: int = 1,
+        oracle_num_speakers: bool = False,
+        **hints: int | None,
     ) -> Iterator[tuple[ManifestEntry, Diarization | DiarizeError]]:
         """Diarize many recordings; a broken one yields its error and the rest carry on.
 
         Recordings no longer than one chunk are run ``batch_size`` at a time in one padded
         batch (worth it on a GPU) unless speakers come from clustering; longer ones run alone
-        through the chunked engine. Results come back in input order.
+        through the chunked engine. Results come back in input order. With
+        ``oracle_num_speakers`` (NeMo's setting of that name), a recording whose manifest line
+        gives ``num_speakers`` is diarized with exactly that many; the others with ``hints``.
         """
-        pending: list[tuple[ManifestEntry, FileSource]] = []
+        pending: list[tuple[ManifestEntry, FileSource, dict]] = []
         for item in items:
             try:
+                own = hints
+                if oracle_num_speakers and item.num_speakers is not None:
+                    own = self._manifest_hints(item)
                 source = FileSource(item.audio_filepath, item.offset, item.duration)
             except DiarizeError as error:
-                yield from self._flush(pending, hints)
+                yield from self._flush(pending)
                 pending = []
                 yield item, error
                 continue
@@ -311,15 +320,22 @@ class Diarizer:
                 and not self.clusters
                 and len(chunk_windows(source.num_samples, self.longform)) <= 1
             ):
-                pending.append((item, source))
+                pending.append((item, source, own))
                 if len(pending) >= batch_size:
-                    yield from self._flush(pending, hints)
+                    yield from self._flush(pending)
                     pending = []
                 continue
-            yield from self._flush(pending, hints)
+            yield from self._flush(pending)
             pending = []
-            yield item, self._one(item, source, hints)
-        yield from self._flush(pending, hints)
+            yield item, self._one(item, source, own)
+        yield from self._flush(pending)
+
+    def _manifest_hints(self, item: ManifestEntry) -> dict[str, int | None]:
+        """Exactly the manifest line's ``num_speakers`` (an error names the file)."""
+        try:
+            return self.check_hints(num_speakers=item.num_speakers)
+        except DiarizeError as error:
+            raise DiarizeError(f"{item.audio_filepath}: manifest num_speakers: {error}") from None
 
     def _one(
         self, item: ManifestEntry, source: FileSource, hints: dict
@@ -333,14 +349,14 @@ class Diarizer:
             return DiarizeError(f"{item.audio_filepath}: {type(error).__name__}: {error}")
 
     def _flush(
-        self, pending: list[tuple[ManifestEntry, FileSource]], hints: dict
+        self, pending: list[tuple[ManifestEntry, FileSource, dict]]
     ) -> Iterator[tuple[ManifestEntry, Diarization | DiarizeError]]:
         if len(pending) <= 1:
-            for item, source in pending:
+            for item, source, hints in pending:
                 yield item, self._one(item, source, hints)
             return
         audios: dict[int, np.ndarray | DiarizeError] = {}
-        for index, (_, source) in enumerate(pending):
+        for index, (_, source, _) in enumerate(pending):
             try:
                 audios[index] = source.read(0, source.num_samples)
             except DiarizeError as error:
@@ -350,7 +366,7 @@ class Diarizer:
             self.network, [audios[i] for i in good], self.longform, self.device, self.bf16
         )
         by_index = dict(zip(good, probs, strict=True))
-        for index, (item, source) in enumerate(pending):
+        for index, (item, source, hints) in enumerate(pending):
             if index in by_index:
                 yield item, self.result(item.uri, source, by_index[index], **hints)
             else:

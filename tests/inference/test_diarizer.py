@@ -77,6 +77,33 @@ def test_diarize_items_batches_and_reports_broken_files(model_path, tmp_path):
             np.testing.assert_allclose(a.probs, b.probs, atol=1e-4)
 
 
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_oracle_num_speakers_takes_each_manifest_lines_count(model_path, tmp_path, batch_size):
+    diarizer = Diarizer.from_pretrained(model_path, device="cpu")
+    seen = {}
+
+    def result(uri, source, probs, **hints):
+        seen[uri] = hints
+        return uri
+
+    diarizer.result = result
+    items = []
+    for index, count in enumerate([2, None, 3]):
+        path = tmp_path / f"f{index}.wav"
+        sf.write(path, _noise(2.0, seed=index), 16000)
+        items.append(ManifestEntry(path, num_speakers=count, uniq_id=f"f{index}"))
+    assert len(list(diarizer.diarize_items(items, batch_size, True, max_speakers=1))) == 3
+    assert seen["f0"] == dict(num_speakers=2, min_speakers=None, max_speakers=None)
+    assert seen["f1"] == dict(max_speakers=1)  # no count in its line: the other hints
+    assert seen["f2"]["num_speakers"] == 3
+    seen.clear()  # without the flag the manifest's counts are not used
+    list(diarizer.diarize_items(items, batch_size, max_speakers=1))
+    assert all(hints == dict(max_speakers=1) for hints in seen.values())
+    too_many = [ManifestEntry(items[0].audio_filepath, num_speakers=1000, uniq_id="x")]
+    ((_, error),) = diarizer.diarize_items(too_many, oracle_num_speakers=True)
+    assert isinstance(error, DiarizeError) and "f0.wav: manifest num_speakers" in str(error)
+
+
 def test_resolve_device():
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type in ("cpu", "cuda")
