@@ -211,8 +211,9 @@ def diarize_folder(
             re-runs the program's command line (what ``diarize infer`` uses).
         after_batch: callables given the summary on the main process at the end.
         **options: the fields of :class:`BatchOptions`: ``num_speakers``, ``min_speakers``,
-            ``max_speakers``, ``oracle_num_speakers``, ``overwrite``, ``json``, ``plot``, ``batch_size``, ``progress``,
-            ``error_prefix`` and ``steps`` (per-recording :class:`FileStep` post-steps).
+            ``max_speakers``, ``oracle_num_speakers``, ``overwrite``, ``json``, ``plot``,
+            ``batch_size``, ``progress``, ``error_prefix`` and ``steps`` (per-recording
+            :class:`FileStep` post-steps).
 
     Returns:
         A :class:`BatchSummary`; ``summary.ok`` is false when any recording failed.
