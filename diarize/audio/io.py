@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def audio_duration(path: str | Path) -> float:
     try:
         info = sf.info(str(path))
     except Exception as error:  # soundfile raises several types for unreadable files
-        raise DiarizeError(f"{path}: not a readable audio file ({_reason(error)})") from None
+        raise unreadable_audio(path, error) from None
     if info.samplerate <= 0:
         raise DiarizeError(f"{path}: invalid sample rate {info.samplerate}")
     return info.frames / info.samplerate
@@ -77,7 +78,7 @@ def load_audio(
     except DiarizeError:
         raise
     except Exception as error:
-        raise DiarizeError(f"{path}: not a readable audio file ({_reason(error)})") from None
+        raise unreadable_audio(path, error) from None
     return to_mono_16k(data, native_sr, sample_rate, source=path)
 
 
@@ -136,6 +137,13 @@ def write_audio(
         sf.write(str(tmp), samples, sample_rate, format=container, subtype=subtype)
 
 
-def _reason(error: Exception) -> str:
-    text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-    return text.replace(str(Path.cwd()) + "/", "")
+def unreadable_audio(path: Path, error: Exception) -> DiarizeError:
+    """The one-line error for a file the decoder refused: an empty file says so, others give
+    the decoder's complaint without its "Error opening '<path>': " preamble."""
+    if path.is_file() and path.stat().st_size == 0:
+        return DiarizeError(f"{path}: empty file (0 bytes), not audio")
+    text = str(error).strip().splitlines()[-1] if str(error).strip() else ""
+    text = re.sub(r"^Error opening .*?: ", "", text).replace(str(Path.cwd()) + "/", "")
+    return DiarizeError(
+        f"{path}: not a readable audio file ({text.rstrip('.') or type(error).__name__})"
+    )

@@ -6,13 +6,12 @@ held in memory; an in-memory array is resampled once.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from diarize.audio.io import SAMPLE_RATE, load_audio, to_mono_16k
+from diarize.audio.io import SAMPLE_RATE, load_audio, to_mono_16k, unreadable_audio
 from diarize.errors import DiarizeError
 
 
@@ -67,9 +66,7 @@ class FileSource:
         try:
             info = sf.info(str(self.path))
         except Exception as error:  # soundfile raises several types for unreadable files
-            raise DiarizeError(
-                f"{self.path}: not a readable audio file ({_reason(error)})"
-            ) from None
+            raise unreadable_audio(self.path, error) from None
         if info.samplerate <= 0 or info.frames < 0:
             raise DiarizeError(f"{self.path}: invalid header ({info.samplerate} Hz)")
         total = info.frames / info.samplerate
@@ -94,9 +91,3 @@ class FileSource:
         if len(samples) < wanted:
             samples = np.pad(samples, (0, wanted - len(samples)))
         return samples[:wanted]
-
-
-def _reason(error: Exception) -> str:
-    """The decoder's complaint without its "Error opening '<path>': " preamble."""
-    text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-    return re.sub(r"^Error opening .*?: ", "", text).rstrip(".") or type(error).__name__

@@ -41,7 +41,7 @@ def test_offset_and_duration_select_a_window(tmp_path):
 
 @pytest.mark.parametrize(
     "content, reason",
-    [(b"", "not a readable audio file"), (b"hello, not audio", "not a readable audio file")],
+    [(b"", r"empty file \(0 bytes\)"), (b"hello, not audio", "not a readable audio file")],
 )
 def test_broken_files_name_the_file(tmp_path, content, reason):
     path = tmp_path / "broken.wav"
