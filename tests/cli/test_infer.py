@@ -131,6 +131,16 @@ def test_manifest_with_rttm_prints_der_and_honours_hints(tmp_path, model_path, c
     assert len({t.speaker for t in read_rttm(out / "x.rttm")}) <= 1
 
 
+def test_oracle_num_speakers_reads_the_manifest_lines(tmp_path, model_path, capsys):
+    sf.write(tmp_path / "x.wav", _speechy(3.0), 16000)
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps({"audio_filepath": "x.wav", "num_speakers": 1000}) + "\n")
+    assert _infer(manifest, "--out", tmp_path / "a", "--model", model_path) == 0
+    flagged = [manifest, "--out", tmp_path / "b", "--model", model_path, "--oracle-num-speakers"]
+    assert _infer(*flagged) == 1  # 1000 speakers: more than any file may hold
+    assert "x.wav: manifest num_speakers" in capsys.readouterr().err
+
+
 def test_bad_arguments_are_one_line_errors(tmp_path, model_path, capsys):
     sf.write(tmp_path / "a.wav", _speechy(2.0), 16000)
     args = (tmp_path / "a.wav", "--out", tmp_path / "o", "--model", model_path)
