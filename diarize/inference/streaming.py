@@ -15,12 +15,11 @@ as offline long files; its columns are linked to the stream's speakers by
 :class:`~diarize.inference.linking.OnlineLinker` (continuity with the final frames, then
 CAM++ embeddings against the running centroids). With the CAM++ front end the columns only
 create speakers and move their centroids, and every frame is labelled by the voice of its own
-0.4 s, as offline (:func:`~diarize.inference.clustering.resegment`). CAM++ normalises its
-fbank frames by their mean: offline over 7-s windows, here a step's 2 s by the mean of the last
-``norm_seconds`` (6 s) of the stream, not by themselves (real-voice mixes at 1.04 s: DER 29.43%
--> 27.50%). Labels never change once given. Steps fall on fixed frame boundaries, so the
-output does not depend on how the samples are split into blocks: a file and the same samples
-piped through stdin give the same result.
+0.4 s, as offline (:func:`~diarize.inference.clustering.resegment`), where segmentation-3.0
+hears speech in the last 10 s. A step's fbank frames are normalised by the mean of the last
+``norm_seconds`` (6 s) of the stream, as an offline CAM++ window is by its 7 s. Labels never
+change once given. Steps fall on fixed frame boundaries, so a file and the same samples piped
+through stdin give the same result.
 
 Turns come from the same post-processing as offline (:func:`speaker_segments`), recomputed
 per speaker from the end of its last final turn (:mod:`~diarize.inference.turn_tracker`); a
@@ -30,7 +29,6 @@ end).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,23 +43,21 @@ from diarize.inference.linking import OnlineLinker, agreement
 from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, WindowModel
 from diarize.inference.postprocess import PostProcessingParams, mask_to_segments
 from diarize.inference.turn_tracker import TurnTracker
-from diarize.inference.window_model import autocast, clusters_by_voice
+from diarize.inference.window_model import RunningLevel, autocast, clusters_by_voice
 
 __all__ = ["StreamingDiarizer", "StreamUpdate", "TurnTracker", "latency_frames"]
 
 RECENT_FRAMES = 25  # 2 s: the solo speech a column is recognised by when streaming by voice
-# similarity added to a column's speaker of the step before when streaming by voice, so that a
-# voice does not flip between two speakers on noisy 0.5-2 s embeddings (real-voice mixes at
-# 1.04 s: DER 36.1% -> 35.4%, false alarm 12.8% -> 10.6%)
+# similarity added to a column's speaker of the step before (by voice), so that a voice does not
+# flip between two speakers on noisy 0.5-2 s embeddings (real-voice mixes: DER 36.1% -> 35.4%)
 STICKINESS = 0.1
-# frames linked at a time: at long latencies the network runs once per block, but its columns
-# are linked to speakers every 0.88 s (10 s latency, real-voice mixes: DER 41.4% -> 38.9%;
-# long-form test: 38.5% -> 32.2%)
+# frames linked at a time: at long latencies the network runs once per block, its columns are
+# linked every 0.88 s (10 s latency, real-voice mixes: DER 41.4% -> 38.9%; long-form: 38.5 -> 32.2)
 LINK_FRAMES = 11
+SEGMENTATION_FRAMES = 125  # segmentation-3.0's 10-s window, ending with a step
 
 # seconds -> (block, lookahead) frames, after NeMo's streaming Sortformer presets, except 1.04 s:
-# NeMo's 6 + 7 runs twice as many steps as 11 + 2, which on real-voice mixes was no better
-# (DER 35.4% vs 33.8%) and too slow on 2 CPU cores (RTF 0.18 vs 0.09)
+# NeMo's 6 + 7 was no better than 11 + 2 (DER 35.4% vs 33.8%) and twice as slow (RTF 0.18 vs 0.09)
 LATENCY_PRESETS = {0.32: (3, 1), 1.04: (11, 2), 10.0: (124, 1)}
 
 
@@ -138,7 +134,7 @@ class StreamingDiarizer:
         self.context = int(round(context_seconds / FRAME_SHIFT))
         self.embed_context = int(round(embed_context_seconds / FRAME_SHIFT))
         self.norm_frames = int(round(norm_seconds / FRAME_SHIFT))
-        # the level is set once per stream from what was heard so far (see _gain), so a
+        # the level is set once per stream from what was heard so far (see RunningLevel), so a
         # block is not scaled by itself
         self.model = WindowModel(network, replace(self.config, level_rms=None), device, bf16)
         # with CAM++, a step's fbank is normalised by the mean of the last norm_seconds
@@ -156,12 +152,15 @@ class StreamingDiarizer:
             self.config.continuity_threshold,
             num_speakers if num_speakers is not None else max_speakers,
         )
+        with_segmentation = self.by_voice and self.config.speech_source == "segmentation"
+        self._segmentation = self.model.segmentation if with_segmentation else None
+        self._segmentation_frames = SEGMENTATION_FRAMES if self._segmentation is not None else 0
         self.turn_tracker = TurnTracker(postprocessing or PostProcessingParams())
         self._audio = np.zeros(0, dtype=np.float32)  # samples from _audio_start on
         self._audio_start = 0
         self._received = 0
-        self._power = [0.0, 0]  # sum of squares and count of non-silent samples
-        self._level_until = 0  # samples counted in _power
+        self._level = RunningLevel(self.config.level_rms)
+        self._level_until = 0  # samples counted in _level
         self._ring: torch.Tensor | None = None  # final frame embeddings, the last `context`
         self._history = np.zeros((0, 0), dtype=np.float32)  # final posteriors (T, speakers)
         self._final = 0
@@ -226,22 +225,26 @@ class StreamingDiarizer:
         past = self._ring if self._ring is not None else new[:0]
         window = torch.cat([past, new])
         probs, known = self.model.probs(window), len(past)
-        # the silence gate hears the audio at the level the network does (see _gain)
-        audio = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME) * self._gain()
+        # the silence gate hears the audio at the level the network does (see RunningLevel)
+        audio = (
+            self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME) * self._level.gain
+        )
         probs[known:] = self.model.gate(probs[known:], audio.astype(np.float32))
+        speech = None if self._segmentation is None else self._speech(first, stop, audio)
         # speakers are linked every LINK_FRAMES even when the network runs less often (long
         # latencies): a column changes voice more often than every 10 s
         for start in range(known, known + block, LINK_FRAMES):
-            self._link(window, probs, known, start, min(start + LINK_FRAMES, known + block))
+            self._link(window, probs, known, start, min(start + LINK_FRAMES, known + block), speech)
         self._final = first + block
         ring = torch.cat([past, new[:block]])
         self._ring = ring[-self.context :] if self.context else ring[:0]
         self._forget()
 
     def _link(
-        self, window: torch.Tensor, probs: np.ndarray, known: int, start: int, stop: int
+        self, window: torch.Tensor, probs: np.ndarray, known: int, start: int, stop: int, speech
     ) -> None:
-        """Give the window's frames ``[start, stop)`` (after ``known`` final ones) speakers."""
+        """Give the window's frames ``[start, stop)`` (after ``known`` final ones) speakers; by
+        voice at the level of ``speech`` (from frame ``known`` on; None: the largest column)."""
         offset = self._final - known  # stream frame of the window's first frame
         rows = slice(start, stop)
         embeddings, masses = self.model.speakers(window, probs, weights_rows=rows)
@@ -268,7 +271,9 @@ class StreamingDiarizer:
         self.linker.update(mapping, embeddings, masses)
         self._grow(offset + stop, self.linker.num_speakers)
         if self.by_voice:
-            self._label_frames(window, probs[rows].max(axis=1), offset + start, start, stop)
+            own = probs[rows].max(axis=1)
+            level = own if speech is None else speech[start - known : stop - known]
+            self._label_frames(window, level, offset + start, start, stop)
             return
         for column, speaker in enumerate(mapping):
             if speaker >= 0:
@@ -278,12 +283,9 @@ class StreamingDiarizer:
         self, window: torch.Tensor, level: np.ndarray, first: int, start: int, stop: int
     ) -> None:
         """Streaming by voice, as offline: one speaker per frame, at the level of speech, from
-        each frame's 0.4-s embedding against every speaker's running centroid, along a
-        Viterbi path that starts from the last final frame's speaker
-        (:func:`~diarize.inference.clustering.resegment`). The columns only decide when a new
-        speaker appears and move the centroids (real-voice mixes at 1.04 s: 33.8% -> 25.8%
-        against the most active column's speaker; the speakers of the step's active columns
-        alone gave 27.5%).
+        each frame's 0.4-s embedding against every speaker's running centroid, along a Viterbi
+        path from the last final frame's speaker (:func:`~diarize.inference.clustering.resegment`).
+        The columns only decide when a new speaker appears and move the centroids.
 
         Shape:
             window (T, D), level (stop - start,): window frames ``[start, stop)`` are stream
@@ -302,6 +304,16 @@ class StreamingDiarizer:
         path = viterbi(scores, self.config.change_penalty, previous=self._last)
         self._history[first + np.arange(len(path)), path] = level
         self._last = int(path[-1])
+
+    def _speech(self, first: int, stop: int, audio: np.ndarray) -> np.ndarray:
+        """Speech probability of frames ``[first, stop)`` from segmentation-3.0 on the 10 s of
+        the stream that end with them (the network's own speech: false alarm of 54% of the real
+        conversations' speech), gated by ``audio`` (their levelled samples) as offline.
+        Shape: -> (stop - first,)"""
+        begin = max(0, stop - SEGMENTATION_FRAMES) * SAMPLES_PER_FRAME
+        span = self._samples(begin, stop * SAMPLES_PER_FRAME) * self._level.gain
+        speech = self._segmentation.speech_of_last(span, stop - first)
+        return self.model.gate(speech[:, None], audio)[:, 0]
 
     def _recent_voices(
         self, window: torch.Tensor, probs: np.ndarray, stop: int
@@ -325,12 +337,12 @@ class StreamingDiarizer:
         """Frame embeddings of frames ``[first, stop)`` with ``embed_context`` frames of audio
         before them. Shape: (stop - first, D)"""
         begin = max(0, first - self.embed_context)
-        self._update_level(first, stop)
+        self._update_level(stop)
         history = begin  # audio read: the embedding context, or the normalisation's history
         if self._tail_embedder is not None:
             history = max(0, min(begin, stop - self.norm_frames))
         audio = self._samples(history * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
-        audio = audio * np.float32(self._gain())
+        audio = audio * np.float32(self._level.gain)
         signal = torch.from_numpy(np.ascontiguousarray(audio)).to(self.model.device)
         if self._tail_embedder is not None:
             # not in bfloat16 on a CPU: on a step's 2 s casting CAM++'s weights costs more
@@ -359,23 +371,12 @@ class StreamingDiarizer:
         block_front_end.campplus = front_end.campplus
         return block_front_end.to(self.model.device).eval()
 
-    def _update_level(self, first: int, stop: int) -> None:
-        """Count the new samples (those not counted yet) in the running speech level."""
-        counted = self._power[1]
-        begin = max(first * SAMPLES_PER_FRAME, self._level_until)
+    def _update_level(self, stop: int) -> None:
+        """Count the samples before frame ``stop`` not counted yet in the running level."""
         end = min(stop * SAMPLES_PER_FRAME, self._received)
-        if end > begin:
-            chunk = self._samples(begin, end).astype(np.float64)
-            frames = chunk[: len(chunk) // 160 * 160].reshape(-1, 160)
-            loud = frames[(frames**2).mean(1) > 1e-8]  # skip digital silence
-            self._power = [self._power[0] + float((loud**2).sum()), counted + loud.size]
+        if end > self._level_until:
+            self._level.add(self._samples(self._level_until, end))
             self._level_until = end
-
-    def _gain(self) -> float:
-        target = self.config.level_rms
-        if target is None or self._power[1] == 0:
-            return 1.0
-        return target / max(math.sqrt(self._power[0] / self._power[1]), 1e-8)
 
     def _samples(self, start: int, stop: int) -> np.ndarray:
         """Samples ``[start, stop)`` of the stream (zeros past the end)."""
@@ -384,9 +385,8 @@ class StreamingDiarizer:
 
     def _forget(self) -> None:
         """Drop audio no later step needs (memory stays flat on endless streams)."""
-        keep_from = (
-            max(0, self._final - max(self.embed_context, self.norm_frames)) * SAMPLES_PER_FRAME
-        )
+        back = max(self.embed_context, self.norm_frames, self._segmentation_frames)
+        keep_from = max(0, self._final - back) * SAMPLES_PER_FRAME
         if keep_from > self._audio_start:
             self._audio = self._audio[keep_from - self._audio_start :]
             self._audio_start = keep_from

@@ -8,6 +8,7 @@ audio and find silent frames.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -172,6 +173,30 @@ def clusters_by_voice(network: torch.nn.Module, config: LongformConfig) -> bool:
     end): clustered windows offline, recent solo speech when streaming. Otherwise the
     network's columns are linked."""
     return config.identity == "clustering" and getattr(network, "campplus", None) is not None
+
+
+@dataclass
+class RunningLevel:
+    """A stream's speech level so far, as the gain that brings it to ``target_rms`` (1 with
+    None or before any sound): a block is not scaled by itself. Digitally silent 10 ms frames
+    do not count."""
+
+    target_rms: float | None
+    power: float = 0.0  # sum of squares of the counted samples
+    count: int = 0
+
+    def add(self, samples: np.ndarray) -> None:
+        chunk = np.asarray(samples, dtype=np.float64)
+        frames = chunk[: len(chunk) // 160 * 160].reshape(-1, 160)
+        loud = frames[(frames**2).mean(1) > 1e-8]
+        self.power += float((loud**2).sum())
+        self.count += loud.size
+
+    @property
+    def gain(self) -> float:
+        if self.target_rms is None or self.count == 0:
+            return 1.0
+        return self.target_rms / max(math.sqrt(self.power / self.count), 1e-8)
 
 
 def autocast(device: torch.device | str, bf16: bool):

@@ -129,6 +129,22 @@ class PyanNet(nn.Module):
         return F.log_softmax(self.classifier(x), dim=-1)
 
     @torch.inference_mode()
+    def speech_of_last(self, audio: np.ndarray, frames: int) -> np.ndarray:
+        """Speech probability of the last ``frames`` 80 ms frames of ``audio`` (16 kHz mono,
+        ending on a frame boundary; at most one 10-s window): one minus the "nobody" class,
+        read at each frame's centre. Streaming runs it on the last 10 s at every step.
+
+        Shape:
+            (num_samples,) -> (frames,)
+        """
+        device = next(self.parameters()).device
+        signal = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
+        speech = 1.0 - self(signal.to(device))[0, :, 0].exp().float().cpu().numpy()
+        centres = (np.arange(len(speech)) * FRAME_STEP + FRAME_SIZE / 2) / SAMPLE_RATE
+        wanted = len(audio) / SAMPLE_RATE - (np.arange(frames, 0, -1) - 0.5) * 0.08
+        return np.interp(wanted, centres, speech).astype(np.float32)
+
+    @torch.inference_mode()
     def speech(
         self,
         audio: np.ndarray,

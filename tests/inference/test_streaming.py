@@ -207,3 +207,21 @@ def test_embed_tail_is_one_window_normalised_by_all_of_the_signal():
         tail = front_end.embed_tail(signal, 38, 38)
         assert torch.allclose(whole, tail, atol=1e-4)
         assert front_end.embed_tail(signal, 38, 13).shape == (13, 512)
+
+
+def test_bundled_stream_takes_its_speech_from_segmentation(monkeypatch):
+    """With segmentation-3.0 in the model (the bundled one) the stream labels speech where it
+    hears speech in the last 10 s, as offline: silenced, the stream has no turns."""
+    from diarize.audio.io import load_audio
+    from diarize.models.segmentation import PyanNet
+
+    audio = load_audio(Path(__file__).parents[2] / "diarize/examples/conversation_3speakers.flac")
+    audio = audio[: 12 * 16000]
+    heard = StreamingDiarizer.from_pretrained()
+    stream_all(heard, audio)
+    assert len(heard.turns) >= 2
+    silent = lambda self, samples, frames: np.zeros(frames, np.float32)  # noqa: E731
+    monkeypatch.setattr(PyanNet, "speech_of_last", silent)
+    stream = StreamingDiarizer.from_pretrained()
+    stream_all(stream, audio)
+    assert stream.turns == [] and not stream.probs.any()

@@ -106,3 +106,13 @@ def test_local_speakers_are_each_windows_solo_classes():
         index = round(((frame + 0.5) * 0.08 * 16000 - start - FRAME_SIZE / 2) / FRAME_STEP)
         expected = classes[index] - 1 if 1 <= classes[index] <= 3 else -1
         assert speakers[frame, slot] == expected
+
+
+def test_speech_of_last_reads_one_window_at_the_frames_of_its_end():
+    """Streaming's speech: the last frames of one 10-s window, as ``speech`` reads them."""
+    network = load_model(ROOT / "diarize/pretrained/default.pt").segmentation
+    audio = load_audio(ROOT / "diarize/examples/conversation_3speakers.flac")[: 10 * 16000]
+    whole = network.speech(audio, frames=125)[0]
+    last = network.speech_of_last(audio, 13)
+    assert last.shape == (13,)
+    np.testing.assert_allclose(last, whole[-13:], atol=1e-5)
