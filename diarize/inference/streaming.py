@@ -44,6 +44,7 @@ from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, Window
 from diarize.inference.postprocess import PostProcessingParams, mask_to_segments
 from diarize.inference.turn_tracker import TurnTracker
 from diarize.inference.window_model import RunningLevel, autocast, clusters_by_voice
+from diarize.models.segmentation import WINDOW_SECONDS
 
 __all__ = ["StreamingDiarizer", "StreamUpdate", "TurnTracker", "latency_frames"]
 
@@ -54,7 +55,7 @@ STICKINESS = 0.1
 # frames linked at a time: at long latencies the network runs once per block, its columns are
 # linked every 0.88 s (10 s latency, real-voice mixes: DER 41.4% -> 38.9%; long-form: 38.5 -> 32.2)
 LINK_FRAMES = 11
-SEGMENTATION_FRAMES = 125  # segmentation-3.0's 10-s window, ending with a step
+SEGMENTATION_FRAMES = round(WINDOW_SECONDS / FRAME_SHIFT)  # segmentation-3.0's, ending a step
 
 # seconds -> (block, lookahead) frames, after NeMo's streaming Sortformer presets, except 1.04 s:
 # NeMo's 6 + 7 was no better than 11 + 2 (DER 35.4% vs 33.8%) and twice as slow (RTF 0.18 vs 0.09)
@@ -154,7 +155,6 @@ class StreamingDiarizer:
         )
         with_segmentation = self.by_voice and self.config.speech_source == "segmentation"
         self._segmentation = self.model.segmentation if with_segmentation else None
-        self._segmentation_frames = SEGMENTATION_FRAMES if self._segmentation is not None else 0
         self.turn_tracker = TurnTracker(postprocessing or PostProcessingParams())
         self._audio = np.zeros(0, dtype=np.float32)  # samples from _audio_start on
         self._audio_start = 0
@@ -226,10 +226,9 @@ class StreamingDiarizer:
         window = torch.cat([past, new])
         probs, known = self.model.probs(window), len(past)
         # the silence gate hears the audio at the level the network does (see RunningLevel)
-        audio = (
-            self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME) * self._level.gain
-        )
-        probs[known:] = self.model.gate(probs[known:], audio.astype(np.float32))
+        samples = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
+        audio = samples * np.float32(self._level.gain)
+        probs[known:] = self.model.gate(probs[known:], audio)
         speech = None if self._segmentation is None else self._speech(first, stop, audio)
         # speakers are linked every LINK_FRAMES even when the network runs less often (long
         # latencies): a column changes voice more often than every 10 s
@@ -385,7 +384,8 @@ class StreamingDiarizer:
 
     def _forget(self) -> None:
         """Drop audio no later step needs (memory stays flat on endless streams)."""
-        back = max(self.embed_context, self.norm_frames, self._segmentation_frames)
+        back = max(self.embed_context, self.norm_frames)
+        back = back if self._segmentation is None else max(back, SEGMENTATION_FRAMES)
         keep_from = max(0, self._final - back) * SAMPLES_PER_FRAME
         if keep_from > self._audio_start:
             self._audio = self._audio[keep_from - self._audio_start :]
