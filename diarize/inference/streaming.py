@@ -29,6 +29,7 @@ end).
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,8 +43,10 @@ from diarize.inference.clustering import unit_rows, viterbi
 from diarize.inference.linking import OnlineLinker, agreement
 from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, WindowModel
 from diarize.inference.postprocess import PostProcessingParams, mask_to_segments
+from diarize.inference.stream_speech import BackgroundSpeech, one_thread
 from diarize.inference.turn_tracker import TurnTracker
 from diarize.inference.window_model import RunningLevel, autocast, clusters_by_voice
+from diarize.models.campplus_frontend import CampplusFrontEnd
 from diarize.models.segmentation import WINDOW_SECONDS
 
 __all__ = ["StreamingDiarizer", "StreamUpdate", "TurnTracker", "latency_frames"]
@@ -139,8 +142,6 @@ class StreamingDiarizer:
         # block is not scaled by itself
         self.model = WindowModel(network, replace(self.config, level_rms=None), device, bf16)
         # with CAM++, a step's fbank is normalised by the mean of the last norm_seconds
-        from diarize.models.campplus_frontend import CampplusFrontEnd
-
         front_end = getattr(network, "campplus", None)
         with_history = self.norm_frames > 0 and isinstance(front_end, CampplusFrontEnd)
         self._tail_embedder = front_end if with_history else None
@@ -154,7 +155,8 @@ class StreamingDiarizer:
             num_speakers if num_speakers is not None else max_speakers,
         )
         with_segmentation = self.by_voice and self.config.speech_source == "segmentation"
-        self._segmentation = self.model.segmentation if with_segmentation else None
+        speech = BackgroundSpeech(self.model.segmentation) if with_segmentation else None
+        self._segmentation = speech
         self.turn_tracker = TurnTracker(postprocessing or PostProcessingParams())
         self._audio = np.zeros(0, dtype=np.float32)  # samples from _audio_start on
         self._audio_start = 0
@@ -221,7 +223,12 @@ class StreamingDiarizer:
     def _step(self, block: int, lookahead: int) -> None:
         first = self._final
         stop = min(first + block + lookahead, num_model_frames(self._received))
-        new = self._embed(first, stop)  # (stop - first, D)
+        self._update_level(stop)
+        # segmentation-3.0 hears the step's speech on the other core while CAM++ embeds it
+        pending = self._start_speech(first, stop)
+        with one_thread(pending is not None):
+            new = self._embed(first, stop)  # (stop - first, D)
+            speech = None if pending is None else pending.result()
         past = self._ring if self._ring is not None else new[:0]
         window = torch.cat([past, new])
         probs, known = self.model.probs(window), len(past)
@@ -229,7 +236,8 @@ class StreamingDiarizer:
         samples = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
         audio = samples * np.float32(self._level.gain)
         probs[known:] = self.model.gate(probs[known:], audio)
-        speech = None if self._segmentation is None else self._speech(first, stop, audio)
+        if speech is not None:
+            speech = self.model.gate(speech[:, None], audio)[:, 0]
         # speakers are linked every LINK_FRAMES even when the network runs less often (long
         # latencies): a column changes voice more often than every 10 s
         for start in range(known, known + block, LINK_FRAMES):
@@ -304,15 +312,14 @@ class StreamingDiarizer:
         self._history[first + np.arange(len(path)), path] = level
         self._last = int(path[-1])
 
-    def _speech(self, first: int, stop: int, audio: np.ndarray) -> np.ndarray:
-        """Speech probability of frames ``[first, stop)`` from segmentation-3.0 on the 10 s of
-        the stream that end with them (the network's own speech: false alarm of 54% of the real
-        conversations' speech), gated by ``audio`` (their levelled samples) as offline.
-        Shape: -> (stop - first,)"""
+    def _start_speech(self, first: int, stop: int) -> Future[np.ndarray] | None:
+        """Start segmentation-3.0 on the 10 s ending with frames ``[first, stop)`` (None without
+        it): their speech, not the network's (false alarm: 54% of the real conversations' speech)."""
+        if self._segmentation is None:
+            return None
         begin = max(0, stop - SEGMENTATION_FRAMES) * SAMPLES_PER_FRAME
         span = self._samples(begin, stop * SAMPLES_PER_FRAME) * self._level.gain
-        speech = self._segmentation.speech_of_last(span, stop - first)
-        return self.model.gate(speech[:, None], audio)[:, 0]
+        return self._segmentation.submit(span, stop - first)
 
     def _recent_voices(
         self, window: torch.Tensor, probs: np.ndarray, stop: int
@@ -334,9 +341,8 @@ class StreamingDiarizer:
 
     def _embed(self, first: int, stop: int) -> torch.Tensor:
         """Frame embeddings of frames ``[first, stop)`` with ``embed_context`` frames of audio
-        before them. Shape: (stop - first, D)"""
+        before them (the running level counted up to ``stop``). Shape: (stop - first, D)"""
         begin = max(0, first - self.embed_context)
-        self._update_level(stop)
         history = begin  # audio read: the embedding context, or the normalisation's history
         if self._tail_embedder is not None:
             history = max(0, min(begin, stop - self.norm_frames))
@@ -356,19 +362,13 @@ class StreamingDiarizer:
         return emb[0, first - begin : int(emb_lengths[0])].float()
 
     def _block_embedder(self, network: torch.nn.Module):
-        """``embed_audio`` for short blocks. CAM++ normalises and embeds fixed windows, so a
-        copy of the front end whose window is one step's input (sharing CAM++'s weights)
-        avoids embedding a whole 6 s window of padding for every block."""
-        from diarize.models.campplus_frontend import CampplusFrontEnd
-
+        """``embed_audio`` for short blocks: with CAM++, one step's input is one window."""
         front_end = getattr(network, "campplus", None)
         if not isinstance(front_end, CampplusFrontEnd):
             return network.embed_audio
-
-        seconds = (self.embed_context + self.block + self.lookahead) * FRAME_SHIFT
-        block_front_end = CampplusFrontEnd(window_sec=seconds, context_sec=0.0, freeze=True)
-        block_front_end.campplus = front_end.campplus
-        return block_front_end.to(self.model.device).eval()
+        return front_end.with_window(
+            (self.embed_context + self.block + self.lookahead) * FRAME_SHIFT
+        )
 
     def _update_level(self, stop: int) -> None:
         """Count the samples before frame ``stop`` not counted yet in the running level."""

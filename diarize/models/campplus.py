@@ -109,15 +109,14 @@ class CAMLayer(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.linear2 = nn.Conv1d(channels // 2, out_channels, 1)
 
-    @staticmethod
-    def segment_mean(x: torch.Tensor, segment: int = 100) -> torch.Tensor:
-        """Each frame gets the mean of its 100-frame segment (the last one may be shorter)."""
-        pooled = nn.functional.avg_pool1d(x, segment, segment, ceil_mode=True)
-        return pooled.repeat_interleave(segment, dim=-1)[..., : x.shape[-1]]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        context = x.mean(-1, keepdim=True) + self.segment_mean(x)
+    def forward(self, x: torch.Tensor, segment: int = 100) -> torch.Tensor:
+        # the context of a frame is the mean of all frames plus the mean of its 100-frame
+        # segment (the last one may be shorter), so the gate is computed once per segment
+        context = x.mean(-1, keepdim=True) + nn.functional.avg_pool1d(
+            x, segment, segment, ceil_mode=True
+        )
         gate = torch.sigmoid(self.linear2(self.relu(self.linear1(context))))
+        gate = gate.repeat_interleave(segment, dim=-1)[..., : x.shape[-1]]
         return self.linear_local(x) * gate
 
 

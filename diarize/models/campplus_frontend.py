@@ -57,6 +57,13 @@ class CampplusFrontEnd(nn.Module):
         if freeze:
             self.campplus.requires_grad_(False)
 
+    def with_window(self, window_sec: float) -> CampplusFrontEnd:
+        """A frozen front end sharing this one's CAM++ whose windows are ``window_sec`` with no
+        context (streaming: one step's audio is one window, not 6 s of mostly padding)."""
+        front_end = CampplusFrontEnd(window_sec=window_sec, context_sec=0.0, freeze=True)
+        front_end.campplus = self.campplus
+        return front_end.to(next(self.parameters()).device).eval()
+
     def train(self, mode: bool = True) -> CampplusFrontEnd:
         # BatchNorm keeps its pretrained statistics: batches here are few long windows
         super().train(mode)
