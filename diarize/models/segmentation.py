@@ -134,9 +134,15 @@ class PyanNet(nn.Module):
         ending on a frame boundary; at most one 10-s window): one minus the "nobody" class,
         read at each frame's centre. Streaming runs it on the last 10 s at every step.
 
+        Shorter audio (a stream's first 10 s) is preceded by zeros up to one window, the length
+        the network was trained on, as :meth:`speech` pads a short file: on a second or two
+        of room noise alone it hears speech (a real conversation's 6.7 s of near-silence,
+        streamed: 3.5 s of false alarm).
+
         Shape:
             (num_samples,) -> (frames,)
         """
+        audio = np.pad(audio, (max(0, int(WINDOW_SECONDS * SAMPLE_RATE) - len(audio)), 0))
         device = next(self.parameters()).device
         signal = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         speech = 1.0 - self(signal.to(device))[0, :, 0].exp().float().cpu().numpy()

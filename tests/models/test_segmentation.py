@@ -116,3 +116,13 @@ def test_speech_of_last_reads_one_window_at_the_frames_of_its_end():
     last = network.speech_of_last(audio, 13)
     assert last.shape == (13,)
     np.testing.assert_allclose(last, whole[-13:], atol=1e-5)
+
+
+def test_speech_of_last_hears_no_speech_in_a_streams_first_second_of_faint_noise():
+    """A stream's first second, read as one 10-s window preceded by zeros: faint white noise
+    is not speech (read as a 1-s window of its own it came out at 0.72)."""
+    network = load_model(ROOT / "diarize/pretrained/default.pt").segmentation
+    noise = np.random.default_rng(0).normal(0, 1e-3, 16640).astype(np.float32)
+    speech = network.speech_of_last(noise, 13)
+    assert speech.shape == (13,)
+    assert speech.max() < 0.4
