@@ -155,8 +155,7 @@ class StreamingDiarizer:
             num_speakers if num_speakers is not None else max_speakers,
         )
         with_segmentation = self.by_voice and self.config.speech_source == "segmentation"
-        speech = BackgroundSpeech(self.model.segmentation) if with_segmentation else None
-        self._segmentation = speech
+        self._speech = BackgroundSpeech(self.model.segmentation) if with_segmentation else None
         self.turn_tracker = TurnTracker(postprocessing or PostProcessingParams())
         self._audio = np.zeros(0, dtype=np.float32)  # samples from _audio_start on
         self._audio_start = 0
@@ -315,11 +314,11 @@ class StreamingDiarizer:
     def _start_speech(self, first: int, stop: int) -> Future[np.ndarray] | None:
         """Start segmentation-3.0 on the 10 s ending with frames ``[first, stop)`` (None without
         it): their speech, not the network's (false alarm: 54% of the real conversations' speech)."""
-        if self._segmentation is None:
+        if self._speech is None:
             return None
         begin = max(0, stop - SEGMENTATION_FRAMES) * SAMPLES_PER_FRAME
         span = self._samples(begin, stop * SAMPLES_PER_FRAME) * self._level.gain
-        return self._segmentation.submit(span, stop - first)
+        return self._speech.submit(span, stop - first)
 
     def _recent_voices(
         self, window: torch.Tensor, probs: np.ndarray, stop: int
@@ -385,7 +384,7 @@ class StreamingDiarizer:
     def _forget(self) -> None:
         """Drop audio no later step needs (memory stays flat on endless streams)."""
         back = max(self.embed_context, self.norm_frames)
-        back = back if self._segmentation is None else max(back, SEGMENTATION_FRAMES)
+        back = back if self._speech is None else max(back, SEGMENTATION_FRAMES)
         keep_from = max(0, self._final - back) * SAMPLES_PER_FRAME
         if keep_from > self._audio_start:
             self._audio = self._audio[keep_from - self._audio_start :]

@@ -22,6 +22,7 @@ BLOCKS = ((12, 3, 1), (24, 3, 2), (16, 3, 2))  # (layers, kernel, dilation) per 
 TRUNK_CHANNELS = 512
 EMBEDDING_SIZE = 192
 TIME_STRIDE = 2  # the first TDNN halves the 10 ms fbank rate: 20 ms trunk frames
+SEGMENT = 100  # trunk frames (2 s) per segment of a CAM layer's context
 
 
 def _bn_relu(channels: int) -> nn.Sequential:
@@ -109,14 +110,13 @@ class CAMLayer(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.linear2 = nn.Conv1d(channels // 2, out_channels, 1)
 
-    def forward(self, x: torch.Tensor, segment: int = 100) -> torch.Tensor:
-        # the context of a frame is the mean of all frames plus the mean of its 100-frame
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # the context of a frame is the mean of all frames plus the mean of its SEGMENT-frame
         # segment (the last one may be shorter), so the gate is computed once per segment
-        context = x.mean(-1, keepdim=True) + nn.functional.avg_pool1d(
-            x, segment, segment, ceil_mode=True
-        )
+        pooled = nn.functional.avg_pool1d(x, SEGMENT, SEGMENT, ceil_mode=True)
+        context = x.mean(-1, keepdim=True) + pooled
         gate = torch.sigmoid(self.linear2(self.relu(self.linear1(context))))
-        gate = gate.repeat_interleave(segment, dim=-1)[..., : x.shape[-1]]
+        gate = gate.repeat_interleave(SEGMENT, dim=-1)[..., : x.shape[-1]]
         return self.linear_local(x) * gate
 
 
