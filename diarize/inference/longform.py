@@ -108,6 +108,10 @@ class LongformConfig:
         overlap_threshold: with the segmentation network, a speech frame whose probability
             of two speakers exceeds this also gets a second speaker
             (:func:`~diarize.inference.clustering.second_speakers`).
+        solo_fallback: with the segmentation network, a chunk whose network columns give
+            fewer than this times the windows that segmentation-3.0's one-speaker frames give
+            takes its windows from those frames instead
+            (:func:`~diarize.inference.voices.solo_windows`). 0: off.
         window_seconds, hop_seconds: the clustered windows' length and spacing.
         speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
             speech (used for windows) when exactly one does.
@@ -143,6 +147,7 @@ class LongformConfig:
     speech_source: str = "network"
     segmentation_hop_seconds: float = 5.0
     overlap_threshold: float = 0.5
+    solo_fallback: float = 0.0
     local_speakers: bool = True
     window_seconds: float = 2.0
     hop_seconds: float = 0.64

@@ -16,7 +16,8 @@ as offline long files; its columns are linked to the stream's speakers by
 CAM++ embeddings against the running centroids). With the CAM++ front end the columns only
 create speakers and move their centroids, and every frame is labelled by the voice of its own
 0.4 s, as offline (:func:`~diarize.inference.clustering.resegment`), where segmentation-3.0
-hears speech in the last 10 s. A step's fbank frames are normalised by the mean of the last
+hears speech in the last 10 s; where it hears two people, the frame also gets the nearest other
+speaker among the final frames of the last 2 s and the step's own, as offline. A step's fbank frames are normalised by the mean of the last
 ``norm_seconds`` (6 s) of the stream, as an offline CAM++ window is by its 7 s. Labels never
 change once given. Steps fall on fixed frame boundaries, so a file and the same samples piped
 through stdin give the same result.
@@ -40,16 +41,18 @@ from diarize.audio.features import FRAME_SHIFT, num_model_frames
 from diarize.audio.io import SAMPLE_RATE
 from diarize.data.rttm import Turn
 from diarize.inference.clustering import unit_rows, viterbi
+from diarize.inference.latency import LATENCY_PRESETS, latency_frames
 from diarize.inference.linking import OnlineLinker, agreement
 from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, WindowModel
 from diarize.inference.postprocess import PostProcessingParams, mask_to_segments
 from diarize.inference.stream_speech import BackgroundSpeech, one_thread
 from diarize.inference.turn_tracker import TurnTracker
+from diarize.inference.voices import SECOND_SPEAKER_REACH, stream_second_speakers
 from diarize.inference.window_model import RunningLevel, autocast, clusters_by_voice
 from diarize.models.campplus_frontend import CampplusFrontEnd
 from diarize.models.segmentation import WINDOW_SECONDS
 
-__all__ = ["StreamingDiarizer", "StreamUpdate", "TurnTracker", "latency_frames"]
+__all__ = ["LATENCY_PRESETS", "StreamingDiarizer", "StreamUpdate", "TurnTracker", "latency_frames"]
 
 RECENT_FRAMES = 25  # 2 s: the solo speech a column is recognised by when streaming by voice
 # similarity added to a column's speaker of the step before (by voice), so that a voice does not
@@ -59,26 +62,6 @@ STICKINESS = 0.1
 # linked every 0.88 s (10 s latency, real-voice mixes: DER 41.4% -> 38.9%; long-form: 38.5 -> 32.2)
 LINK_FRAMES = 11
 SEGMENTATION_FRAMES = round(WINDOW_SECONDS / FRAME_SHIFT)  # segmentation-3.0's, ending a step
-
-# seconds -> (block, lookahead) frames, after NeMo's streaming Sortformer presets, except 1.04 s:
-# NeMo's 6 + 7 was no better than 11 + 2 (DER 35.4% vs 33.8%) and twice as slow (RTF 0.18 vs 0.09)
-LATENCY_PRESETS = {0.32: (3, 1), 1.04: (11, 2), 10.0: (124, 1)}
-
-
-def latency_frames(latency: float) -> tuple[int, int]:
-    """``(block, lookahead)`` frames for a latency in seconds (a preset when within 0.05 s).
-
-    Raises:
-        ValueError: a latency below one frame (0.16 s).
-    """
-    for preset, frames in LATENCY_PRESETS.items():
-        if abs(latency - preset) <= 0.05:
-            return frames
-    total = int(round(latency / FRAME_SHIFT))
-    if total < 2:
-        raise ValueError(f"latency must be at least 0.16 s, got {latency}")
-    lookahead = min(7, total // 2) if total <= 20 else 1
-    return total - lookahead, lookahead
 
 
 @dataclass(frozen=True)
@@ -166,7 +149,8 @@ class StreamingDiarizer:
         self._history = np.zeros((0, 0), dtype=np.float32)  # final posteriors (T, speakers)
         self._final = 0
         self._mapping: np.ndarray | None = None  # the last step's speaker per column
-        self._last: int | None = None  # the speaker of the last final frame
+        self._path = np.zeros(0, dtype=np.int64)  # the last final frames' speakers (2 s)
+        self._overlap: np.ndarray | None = None  # this step's overlap (segmentation-3.0)
 
     @classmethod
     def from_pretrained(
@@ -227,7 +211,7 @@ class StreamingDiarizer:
         pending = self._start_speech(first, stop)
         with one_thread(pending is not None):
             new = self._embed(first, stop)  # (stop - first, D)
-            speech = None if pending is None else pending.result()
+            tracks = None if pending is None else pending.result()  # speech, overlap
         past = self._ring if self._ring is not None else new[:0]
         window = torch.cat([past, new])
         probs, known = self.model.probs(window), len(past)
@@ -235,8 +219,10 @@ class StreamingDiarizer:
         samples = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
         audio = samples * np.float32(self._level.gain)
         probs[known:] = self.model.gate(probs[known:], audio)
-        if speech is not None:
-            speech = self.model.gate(speech[:, None], audio)[:, 0]
+        speech = None
+        if tracks is not None:
+            speech = self.model.gate(tracks[0][:, None], audio)[:, 0]
+            self._overlap = tracks[1]
         # speakers are linked every LINK_FRAMES even when the network runs less often (long
         # latencies): a column changes voice more often than every 10 s
         for start in range(known, known + block, LINK_FRAMES):
@@ -279,19 +265,23 @@ class StreamingDiarizer:
         if self.by_voice:
             own = probs[rows].max(axis=1)
             level = own if speech is None else speech[start - known : stop - known]
-            self._label_frames(window, level, offset + start, start, stop)
+            both = None if self._overlap is None else self._overlap[start - known : stop - known]
+            self._label_frames(window, level, both, offset + start, start, stop)
             return
         for column, speaker in enumerate(mapping):
             if speaker >= 0:
                 self._history[offset + start : offset + stop, speaker] = probs[rows, column]
 
     def _label_frames(
-        self, window: torch.Tensor, level: np.ndarray, first: int, start: int, stop: int
-    ) -> None:
+        self, window: torch.Tensor, level: np.ndarray, both: np.ndarray | None, first: int,
+        start: int, stop: int,
+    ) -> None:  # fmt: skip
         """Streaming by voice, as offline: one speaker per frame, at the level of speech, from
         each frame's 0.4-s embedding against every speaker's running centroid, along a Viterbi
-        path from the last final frame's speaker (:func:`~diarize.inference.clustering.resegment`).
-        The columns only decide when a new speaker appears and move the centroids.
+        path from the last final frame's speaker (:func:`~diarize.inference.clustering.resegment`);
+        a frame whose ``both`` (overlap) is high also gets a second speaker
+        (:func:`~diarize.inference.voices.stream_second_speakers`). The columns only decide when
+        a new speaker appears and move the centroids.
 
         Shape:
             window (T, D), level (stop - start,): window frames ``[start, stop)`` are stream
@@ -307,9 +297,14 @@ class StreamingDiarizer:
         frames = unit_rows(sliding[start - begin : stop - begin].double().cpu().numpy())
         scores = frames @ unit_rows(np.stack(self.linker.centroids)).T
         scores[level <= self.config.speech_threshold] = 0.0
-        path = viterbi(scores, self.config.change_penalty, previous=self._last)
+        last = int(self._path[-1]) if len(self._path) else None
+        path = viterbi(scores, self.config.change_penalty, previous=last)
         self._history[first + np.arange(len(path)), path] = level
-        self._last = int(path[-1])
+        if both is not None:  # overlapped frames: also the nearest other speaker, as offline
+            second = stream_second_speakers(self._path, path, level, both, self.config)
+            has = np.flatnonzero(second >= 0)
+            self._history[first + has, second[has]] = level[has]
+        self._path = np.concatenate([self._path, path])[-SECOND_SPEAKER_REACH:]
 
     def _start_speech(self, first: int, stop: int) -> Future[np.ndarray] | None:
         """Start segmentation-3.0 on the 10 s ending with frames ``[first, stop)`` (None without

@@ -29,7 +29,13 @@ if TYPE_CHECKING:
     from diarize.inference.sources import AudioSource
     from diarize.inference.window_model import WindowModel
 
-__all__ = ["add_second_speakers", "clustered_posteriors", "window_local_speakers"]
+__all__ = [
+    "add_second_speakers",
+    "clustered_posteriors",
+    "solo_windows",
+    "stream_second_speakers",
+    "window_local_speakers",
+]
 
 
 def clustered_posteriors(
@@ -64,9 +70,6 @@ def clustered_posteriors(
     overlap = np.zeros(total, dtype=np.float32)
     spans: list[tuple[int, int]] = []
     vectors: list[np.ndarray] = []
-    width = max(1, round(config.window_seconds / FRAME_SHIFT))
-    hop = max(1, round(config.hop_seconds / FRAME_SHIFT))
-    least = max(1, round(config.min_embed_seconds / FRAME_SHIFT))
     frame_width = round(config.resegment_seconds / FRAME_SHIFT)
     frame_vectors: np.ndarray | None = None  # (total, E) float16, when resegmenting
     local: list[list[tuple[Hashable, int]]] | None = []  # per window: its local speakers
@@ -90,14 +93,8 @@ def clustered_posteriors(
                 ]
             # windows over the whole chunk (runs are not cut at the chunk's own range), kept
             # when centred in its own range
-            active = probs > config.speech_threshold
-            solo = (active.sum(1) == 1) & (level > config.speech_threshold)
-            chunk_spans = [  # per column: a window never spans a change of column
-                (a, b)
-                for k in range(active.shape[1])
-                for a, b in window_spans(solo & active[:, k], width, hop, least)
-                if window.own_start <= window.start + (a + b - 1) // 2 < window.own_stop
-            ]
+            own_range = (window.own_start - window.start, window.own_stop - window.start)
+            chunk_spans = solo_windows(probs, level, both, heard, config, own_range)
             if not chunk_spans:
                 continue
             pooled = [model.campplus.embed_frames(emb[a:b][None])[0] for a, b in chunk_spans]
@@ -159,6 +156,31 @@ def window_local_speakers(
     return found
 
 
+SECOND_SPEAKER_REACH = 25  # frames (2 s): how far the other speaker of an overlap is looked for
+
+
+def stream_second_speakers(
+    before: np.ndarray,
+    path: np.ndarray,
+    level: np.ndarray,
+    overlap: np.ndarray,
+    config: LongformConfig,
+) -> np.ndarray:
+    """A stream step's second speakers: :func:`add_second_speakers` over the step's frames
+    ``path`` with the speakers of the final frames ``before`` them (what comes later is not
+    heard yet).
+
+    Shape:
+        before (B,), path (T,), level (T,), overlap (T,) -> (T,) speakers or -1
+    """
+    overlapped = (overlap > config.overlap_threshold) & (level > config.speech_threshold)
+    if not overlapped.any():
+        return np.full(len(path), -1, dtype=np.int64)
+    labels = np.concatenate([before, path])
+    flags = np.concatenate([np.zeros(len(before), dtype=bool), overlapped])
+    return second_speakers(labels, flags, SECOND_SPEAKER_REACH)[len(before) :]
+
+
 def add_second_speakers(
     output: np.ndarray,
     frame_labels: np.ndarray,
@@ -172,7 +194,65 @@ def add_second_speakers(
         output (T, S), frame_labels (T,), speech (T,), overlap (T,) -> (T, S)
     """
     overlapped = (overlap > config.overlap_threshold) & (speech > config.speech_threshold)
-    second = second_speakers(frame_labels, overlapped)
+    second = second_speakers(frame_labels, overlapped, SECOND_SPEAKER_REACH)
     has_second = second >= 0
     output[np.flatnonzero(has_second), second[has_second]] = speech[has_second]
     return output
+
+
+def solo_windows(
+    probs: np.ndarray,
+    level: np.ndarray,
+    overlap: np.ndarray,
+    heard: np.ndarray | None,
+    config: LongformConfig,
+    own: tuple[int, int],
+) -> list[tuple[int, int]]:
+    """The windows of one chunk whose CAM++ embeddings are clustered: runs of solo speech,
+    each window centred in the chunk's own frames ``own``.
+
+    Solo speech is where exactly one of the network's columns is active (and the speech
+    source hears speech), and a window never spans a change of column. On some real voices
+    the network keeps two columns active for most of a chunk, and the few solo frames left
+    cannot tell its voices apart (a 3-speaker mix: 7 windows in 78 s of speech, all one
+    cluster). When the columns give fewer than ``solo_fallback`` times the windows that
+    segmentation-3.0's one-speaker frames give (speech, no overlap, no change of its local
+    speaker), the chunk's windows come from those frames instead, cut where the network's
+    strongest column changes.
+
+    Shape:
+        probs (T, K), level (T,), overlap (T,), heard (T, slots, 2) or None -> [(start, stop)]
+    """
+    width = max(1, round(config.window_seconds / FRAME_SHIFT))
+    hop = max(1, round(config.hop_seconds / FRAME_SHIFT))
+    least = max(1, round(config.min_embed_seconds / FRAME_SHIFT))
+
+    def spans(solo: np.ndarray, columns: np.ndarray) -> list[tuple[int, int]]:
+        return [  # per column: a window never spans a change of column
+            (a, b)
+            for k in range(columns.shape[1])
+            for a, b in window_spans(solo & columns[:, k], width, hop, least)
+            if own[0] <= (a + b - 1) // 2 < own[1]
+        ]
+
+    active = probs > config.speech_threshold
+    found = spans((active.sum(1) == 1) & (level > config.speech_threshold), active)
+    if config.solo_fallback <= 0 or heard is None:
+        return found
+    single = (level > config.speech_threshold) & (overlap < config.overlap_threshold)
+    single &= ~_local_change(heard)
+    strongest = probs.argmax(1)[:, None] == np.arange(probs.shape[1])[None]
+    fallback = spans(single, strongest)
+    return fallback if len(found) < config.solo_fallback * len(fallback) else found
+
+
+def _local_change(heard: np.ndarray) -> np.ndarray:
+    """Frames whose local speaker differs from the frame before's in a segmentation window
+    that covers both. Shape: (T, slots, 2) -> (T,) bool"""
+    change = np.zeros(len(heard), dtype=bool)
+    now, before = heard[1:], heard[:-1]
+    for i in range(heard.shape[1]):
+        for j in range(heard.shape[1]):
+            shared = (now[:, i, 0] == before[:, j, 0]) & (now[:, i, 0] >= 0)
+            change[1:] |= shared & (now[:, i, 1] != before[:, j, 1])
+    return change

@@ -130,9 +130,10 @@ class PyanNet(nn.Module):
 
     @torch.inference_mode()
     def speech_of_last(self, audio: np.ndarray, frames: int) -> np.ndarray:
-        """Speech probability of the last ``frames`` 80 ms frames of ``audio`` (16 kHz mono,
-        ending on a frame boundary; at most one 10-s window): one minus the "nobody" class,
-        read at each frame's centre. Streaming runs it on the last 10 s at every step.
+        """Speech and overlap probabilities of the last ``frames`` 80 ms frames of ``audio``
+        (16 kHz mono, ending on a frame boundary; at most one 10-s window), as :meth:`speech`
+        reads them: one minus the "nobody" class, and the sum of the three pair classes, at
+        each frame's centre. Streaming runs it on the last 10 s at every step.
 
         Shorter audio (a stream's first 10 s) is preceded by zeros up to one window, the length
         the network was trained on, as :meth:`speech` pads a short file: on a second or two
@@ -140,15 +141,16 @@ class PyanNet(nn.Module):
         streamed: 3.5 s of false alarm).
 
         Shape:
-            (num_samples,) -> (frames,)
+            (num_samples,) -> (2, frames)
         """
         audio = np.pad(audio, (max(0, int(WINDOW_SECONDS * SAMPLE_RATE) - len(audio)), 0))
         device = next(self.parameters()).device
         signal = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
-        speech = 1.0 - self(signal.to(device))[0, :, 0].exp().float().cpu().numpy()
-        centres = (np.arange(len(speech)) * FRAME_STEP + FRAME_SIZE / 2) / SAMPLE_RATE
+        probs = self(signal.to(device))[0].exp().float().cpu().numpy()
+        tracks = (1.0 - probs[:, 0], probs[:, 4:].sum(-1))
+        centres = (np.arange(len(probs)) * FRAME_STEP + FRAME_SIZE / 2) / SAMPLE_RATE
         wanted = len(audio) / SAMPLE_RATE - (np.arange(frames, 0, -1) - 0.5) * 0.08
-        return np.interp(wanted, centres, speech).astype(np.float32)
+        return np.stack([np.interp(wanted, centres, track) for track in tracks]).astype(np.float32)
 
     @torch.inference_mode()
     def speech(

@@ -27,9 +27,9 @@ def test_background_speech_runs_in_another_thread_with_one_thread():
         def speech_of_last(self, audio, frames):
             seen["thread"] = threading.get_ident()
             seen["threads"] = torch.get_num_threads()
-            return np.zeros(frames, dtype=np.float32)
+            return np.zeros((2, frames), dtype=np.float32)
 
-    assert BackgroundSpeech(Probe()).submit(np.zeros(160), 2).result().shape == (2,)
+    assert BackgroundSpeech(Probe()).submit(np.zeros(160), 2).result().shape == (2, 2)
     assert seen["thread"] != threading.get_ident()
     assert seen["threads"] == 1
 

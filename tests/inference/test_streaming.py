@@ -220,8 +220,31 @@ def test_bundled_stream_takes_its_speech_from_segmentation(monkeypatch):
     heard = StreamingDiarizer.from_pretrained()
     stream_all(heard, audio)
     assert len(heard.turns) >= 2
-    silent = lambda self, samples, frames: np.zeros(frames, np.float32)  # noqa: E731
+    silent = lambda self, samples, frames: np.zeros((2, frames), np.float32)  # noqa: E731
     monkeypatch.setattr(PyanNet, "speech_of_last", silent)
     stream = StreamingDiarizer.from_pretrained()
     stream_all(stream, audio)
     assert stream.turns == [] and not stream.probs.any()
+
+
+def test_bundled_stream_gives_overlapped_frames_a_second_speaker(monkeypatch):
+    """Where segmentation-3.0 hears two people, a streamed frame also gets the nearest other
+    speaker, as offline; where it hears one, one speaker per frame."""
+    from diarize.audio.io import load_audio
+    from diarize.models.segmentation import PyanNet
+
+    audio = load_audio(Path(__file__).parents[2] / "diarize/examples/conversation_3speakers.flac")
+    audio = audio[: 20 * 16000]
+    speakers_per_frame = {}
+    for overlap in (0.0, 0.9):
+        heard = lambda self, samples, frames, o=overlap: np.stack(  # noqa: E731
+            [np.full(frames, 0.9, np.float32), np.full(frames, o, np.float32)]
+        )
+        monkeypatch.setattr(PyanNet, "speech_of_last", heard)
+        stream = StreamingDiarizer.from_pretrained()
+        stream_all(stream, audio)
+        assert stream.probs.shape[1] >= 2, "the example's voices were not told apart"
+        speakers_per_frame[overlap] = (stream.probs > 0).sum(1)
+    assert speakers_per_frame[0.0].max() == 1
+    # a second speaker wherever another one spoke within 2 s (measured: 29% of the frames)
+    assert (speakers_per_frame[0.9] == 2).mean() > 0.15

@@ -112,10 +112,10 @@ def test_speech_of_last_reads_one_window_at_the_frames_of_its_end():
     """Streaming's speech: the last frames of one 10-s window, as ``speech`` reads them."""
     network = load_model(ROOT / "diarize/pretrained/default.pt").segmentation
     audio = load_audio(ROOT / "diarize/examples/conversation_3speakers.flac")[: 10 * 16000]
-    whole = network.speech(audio, frames=125)[0]
+    whole = network.speech(audio, frames=125)  # speech and overlap
     last = network.speech_of_last(audio, 13)
-    assert last.shape == (13,)
-    np.testing.assert_allclose(last, whole[-13:], atol=1e-5)
+    assert last.shape == (2, 13)
+    np.testing.assert_allclose(last, whole[:, -13:], atol=1e-5)
 
 
 def test_speech_of_last_hears_no_speech_in_a_streams_first_second_of_faint_noise():
@@ -123,6 +123,6 @@ def test_speech_of_last_hears_no_speech_in_a_streams_first_second_of_faint_noise
     is not speech (read as a 1-s window of its own it came out at 0.72)."""
     network = load_model(ROOT / "diarize/pretrained/default.pt").segmentation
     noise = np.random.default_rng(0).normal(0, 1e-3, 16640).astype(np.float32)
-    speech = network.speech_of_last(noise, 13)
+    speech, _ = network.speech_of_last(noise, 13)
     assert speech.shape == (13,)
     assert speech.max() < 0.4
