@@ -17,10 +17,10 @@ CAM++ embeddings against the running centroids). With the CAM++ front end the co
 create speakers and move their centroids, and every frame is labelled by the voice of its own
 0.4 s, as offline (:func:`~diarize.inference.clustering.resegment`), where segmentation-3.0
 hears speech in the last 10 s; where it hears two people, the frame also gets the nearest other
-speaker among the final frames of the last 2 s and the step's own, as offline. A step's fbank frames are normalised by the mean of the last
-``norm_seconds`` (6 s) of the stream, as an offline CAM++ window is by its 7 s. Labels never
-change once given. Steps fall on fixed frame boundaries, so a file and the same samples piped
-through stdin give the same result.
+speaker among the final frames of the last 2 s and the step's own, as offline. A step's fbank
+frames are normalised by the mean of the last ``norm_seconds`` (6 s) of the stream, as an
+offline CAM++ window is by its 7 s. Labels never change once given. Steps fall on fixed frame
+boundaries, so a file and the same samples piped through stdin give the same result.
 
 Turns come from the same post-processing as offline (:func:`speaker_segments`), recomputed
 per speaker from the end of its last final turn (:mod:`~diarize.inference.turn_tracker`); a
@@ -150,7 +150,6 @@ class StreamingDiarizer:
         self._final = 0
         self._mapping: np.ndarray | None = None  # the last step's speaker per column
         self._path = np.zeros(0, dtype=np.int64)  # the last final frames' speakers (2 s)
-        self._overlap: np.ndarray | None = None  # this step's overlap (segmentation-3.0)
 
     @classmethod
     def from_pretrained(
@@ -219,24 +218,24 @@ class StreamingDiarizer:
         samples = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
         audio = samples * np.float32(self._level.gain)
         probs[known:] = self.model.gate(probs[known:], audio)
-        speech = None
-        if tracks is not None:
-            speech = self.model.gate(tracks[0][:, None], audio)[:, 0]
-            self._overlap = tracks[1]
+        if tracks is not None:  # segmentation-3.0's speech, silence-gated, and its overlap
+            tracks = np.stack([self.model.gate(tracks[0][:, None], audio)[:, 0], tracks[1]])
         # speakers are linked every LINK_FRAMES even when the network runs less often (long
         # latencies): a column changes voice more often than every 10 s
         for start in range(known, known + block, LINK_FRAMES):
-            self._link(window, probs, known, start, min(start + LINK_FRAMES, known + block), speech)
+            self._link(window, probs, known, start, min(start + LINK_FRAMES, known + block), tracks)
         self._final = first + block
         ring = torch.cat([past, new[:block]])
         self._ring = ring[-self.context :] if self.context else ring[:0]
         self._forget()
 
     def _link(
-        self, window: torch.Tensor, probs: np.ndarray, known: int, start: int, stop: int, speech
+        self, window: torch.Tensor, probs: np.ndarray, known: int, start: int, stop: int, tracks
     ) -> None:
         """Give the window's frames ``[start, stop)`` (after ``known`` final ones) speakers; by
-        voice at the level of ``speech`` (from frame ``known`` on; None: the largest column)."""
+        voice at the level of segmentation-3.0's speech ``tracks[0]``, with a second speaker
+        where its overlap ``tracks[1]`` is high (from frame ``known`` on; None: the largest
+        column, one speaker per frame)."""
         offset = self._final - known  # stream frame of the window's first frame
         rows = slice(start, stop)
         embeddings, masses = self.model.speakers(window, probs, weights_rows=rows)
@@ -264,8 +263,9 @@ class StreamingDiarizer:
         self._grow(offset + stop, self.linker.num_speakers)
         if self.by_voice:
             own = probs[rows].max(axis=1)
-            level = own if speech is None else speech[start - known : stop - known]
-            both = None if self._overlap is None else self._overlap[start - known : stop - known]
+            heard = None if tracks is None else tracks[:, start - known : stop - known]
+            level = own if heard is None else heard[0]
+            both = None if heard is None else heard[1]
             self._label_frames(window, level, both, offset + start, start, stop)
             return
         for column, speaker in enumerate(mapping):

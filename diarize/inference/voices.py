@@ -174,8 +174,6 @@ def stream_second_speakers(
         before (B,), path (T,), level (T,), overlap (T,) -> (T,) speakers or -1
     """
     overlapped = (overlap > config.overlap_threshold) & (level > config.speech_threshold)
-    if not overlapped.any():
-        return np.full(len(path), -1, dtype=np.int64)
     labels = np.concatenate([before, path])
     flags = np.concatenate([np.zeros(len(before), dtype=bool), overlapped])
     return second_speakers(labels, flags, SECOND_SPEAKER_REACH)[len(before) :]
