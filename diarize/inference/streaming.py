@@ -389,6 +389,9 @@ class StreamingDiarizer:
         rows, cols = self._history.shape
         if frames <= rows and speakers <= cols:
             return
-        grown = np.zeros((max(frames, 2 * rows, 256), max(speakers, cols)), dtype=np.float32)
+        # rows double when the frames outgrow them; a new speaker only adds a column (rows
+        # doubled at every new speaker too: 2^6 times the frames on a stream of 6 speakers)
+        height = rows if frames <= rows else max(frames, 2 * rows, 256)
+        grown = np.zeros((height, max(speakers, cols)), dtype=np.float32)
         grown[:rows, :cols] = self._history
         self._history = grown
