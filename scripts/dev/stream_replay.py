@@ -1,0 +1,138 @@
+"""Record a stream's network outputs once, then replay the stream's linking in seconds.
+
+Streaming experiments that change only how speakers are linked and frames labelled do not need
+the networks again: CAM++, segmentation-3.0 and the SortFormer network give the same outputs at
+every step whatever the linking decides. ``record`` streams the first N files of a manifest at
+1.04 s and stores, per file, every step's network outputs (``TAPES/<uri>.pt``, about 8 MB per
+90 s); ``replay`` runs the real :class:`StreamingDiarizer` code with those outputs played back
+(RTF about 0.002 against 0.11-0.2) and writes the RTTMs. A replay with no options reproduces the
+recorded run byte for byte; changing a module that the networks' outputs depend on (the window
+model, CAM++, the latency split) needs a new recording.
+
+    python scripts/dev/stream_replay.py record data/campplus/sim/dev/manifest.json 36 exp/tape/dev
+    python scripts/dev/stream_replay.py replay data/campplus/sim/dev/manifest.json 36 \\
+        exp/tape/dev exp/replay/dev --longform change_penalty=0.25
+    diarize score --ref REF.rttm --hyp exp/replay/dev
+
+The recorded calls are private methods of :class:`StreamingDiarizer` and :class:`WindowModel`
+(``_embed``, ``_start_speech``, ``_link``, ``probs``, ``speakers``) and CAM++'s
+``embed_sliding``: keep this script in step when they change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from concurrent.futures import Future
+from pathlib import Path
+
+import soundfile as sf
+import torch
+
+from diarize.audio.features import FRAME_SHIFT
+from diarize.data.rttm import write_rttm
+from diarize.inference.diarizer import Diarizer
+from diarize.inference.streaming import StreamingDiarizer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", choices=("record", "replay"))
+    parser.add_argument("manifest", type=Path)
+    parser.add_argument("files", type=int, help="the manifest's first N files")
+    parser.add_argument("tapes", type=Path, help="folder of the recorded outputs")
+    parser.add_argument("out", type=Path, nargs="?", help="RTTM folder (replay: required)")
+    parser.add_argument(
+        "--longform", nargs="*", default=[], metavar="KEY=VALUE", help="LongformConfig changes"
+    )
+    args = parser.parse_args()
+    if args.mode == "replay" and args.out is None:
+        parser.error("replay writes RTTMs: give OUT")
+    diarizer = Diarizer.from_pretrained(None)
+    longform = diarizer.longform
+    for item in args.longform:
+        key, value = item.split("=", 1)
+        current = getattr(longform, key)
+        cast = float if current is None else type(current)
+        longform = dataclasses.replace(longform, **{key: cast(value)})
+    sliding = diarizer.network.campplus.campplus.embed_sliding  # shared by every stream
+    args.tapes.mkdir(parents=True, exist_ok=True)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+    entries = [json.loads(line) for line in args.manifest.open()][: args.files]
+    heard = spent = 0.0
+    for entry in entries:
+        audio, rate = sf.read(args.manifest.parent / entry["audio_filepath"], dtype="float32")
+        audio = audio.mean(axis=1) if audio.ndim > 1 else audio
+        uri = entry.get("uniq_id") or Path(entry["audio_filepath"]).stem
+        stream = StreamingDiarizer(
+            diarizer.network, 1.04, longform=longform, postprocessing=diarizer.postprocessing,
+            uri=uri, device=diarizer.device, bf16=diarizer.bf16,
+        )  # fmt: skip
+        path = args.tapes / f"{uri}.pt"
+        recording = args.mode == "record"
+        tape = {} if recording else torch.load(path, weights_only=False)
+        _wire(stream, tape, recording, sliding)
+        start = time.perf_counter()
+        step = stream.block * round(FRAME_SHIFT * 16000)
+        for i in range(0, len(audio), step):
+            stream.feed(audio[i : i + step])
+        stream.finish()
+        spent += time.perf_counter() - start
+        heard += len(audio) / rate
+        if recording:
+            torch.save(tape, path)
+        if args.out:
+            write_rttm(args.out / f"{uri}.rttm", stream.turns)
+    print(f"{args.mode}: {len(entries)} files, RTF {spent / max(heard, 1e-9):.4f}")
+
+
+def _wire(stream: StreamingDiarizer, tape: dict, recording: bool, sliding) -> None:
+    """Route the stream's network calls through ``tape``: computed and stored when recording,
+    read back in order when replaying. Calls are keyed by the step (its first frame) and, in a
+    step's linking, by the linked range."""
+    model, campplus = stream.model, stream.model.campplus
+    probs, speakers = model.probs, model.speakers
+    embed, start_speech, link = stream._embed, stream._start_speech, stream._link
+    current: dict[str, tuple] = {}
+
+    def take(key, compute):
+        if recording:
+            tape.setdefault(key, []).append(compute())
+            return tape[key][-1]
+        return tape[key].pop(0)
+
+    def done(value):
+        future = Future()
+        future.set_result(value)
+        return future
+
+    def taped_speech(first, stop):
+        def compute():
+            pending = start_speech(first, stop)
+            return None if pending is None else pending.result()
+
+        value = take(("speech", first), compute)
+        return None if value is None else done(value)
+
+    def taped_link(window, step_probs, known, begin, end, tracks):
+        current["key"] = (stream._final, begin)
+        if recording:  # every linked range's frame embeddings, used or not
+            width = max(1, round(stream.config.resegment_seconds / FRAME_SHIFT))
+            first, last = max(0, begin - width), min(len(window), end + width)
+            with torch.inference_mode():
+                tape[("slide", *current["key"])] = sliding(window[first:last], width)
+        return link(window, step_probs, known, begin, end, tracks)
+
+    model.probs = lambda window: take(("probs", stream._final), lambda: probs(window)).copy()
+    model.speakers = lambda *a, **k: take(("spk", *current["key"]), lambda: speakers(*a, **k))
+    campplus.embed_sliding = lambda window, width: tape[("slide", *current["key"])]
+    stream._embed = lambda first, stop: take(("embed", first), lambda: embed(first, stop))
+    stream._start_speech = taped_speech
+    stream._link = taped_link
+
+
+if __name__ == "__main__":
+    main()
