@@ -262,9 +262,8 @@ class StreamingDiarizer:
         self.linker.update(mapping, embeddings, masses)
         self._grow(offset + stop, self.linker.num_speakers)
         if self.by_voice:
-            own = probs[rows].max(axis=1)
             heard = None if tracks is None else tracks[:, start - known : stop - known]
-            level = own if heard is None else heard[0]
+            level = probs[rows].max(axis=1) if heard is None else heard[0]
             both = None if heard is None else heard[1]
             self._label_frames(window, level, both, offset + start, start, stop)
             return

@@ -173,9 +173,8 @@ def stream_second_speakers(
     Shape:
         before (B,), path (T,), level (T,), overlap (T,) -> (T,) speakers or -1
     """
-    overlapped = (overlap > config.overlap_threshold) & (level > config.speech_threshold)
     labels = np.concatenate([before, path])
-    flags = np.concatenate([np.zeros(len(before), dtype=bool), overlapped])
+    flags = np.concatenate([np.zeros(len(before), dtype=bool), _overlapped(level, overlap, config)])
     return second_speakers(labels, flags, SECOND_SPEAKER_REACH)[len(before) :]
 
 
@@ -191,11 +190,16 @@ def add_second_speakers(
     Shape:
         output (T, S), frame_labels (T,), speech (T,), overlap (T,) -> (T, S)
     """
-    overlapped = (overlap > config.overlap_threshold) & (speech > config.speech_threshold)
+    overlapped = _overlapped(speech, overlap, config)
     second = second_speakers(frame_labels, overlapped, SECOND_SPEAKER_REACH)
     has_second = second >= 0
     output[np.flatnonzero(has_second), second[has_second]] = speech[has_second]
     return output
+
+
+def _overlapped(speech: np.ndarray, overlap: np.ndarray, config: LongformConfig) -> np.ndarray:
+    """Speech frames the segmentation network hears two people in. Shape: (T,), (T,) -> (T,)"""
+    return (overlap > config.overlap_threshold) & (speech > config.speech_threshold)
 
 
 def solo_windows(

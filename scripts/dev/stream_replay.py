@@ -28,13 +28,14 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
-import soundfile as sf
 import torch
 
 from diarize.audio.features import FRAME_SHIFT
+from diarize.audio.io import SAMPLE_RATE, load_audio
 from diarize.data.rttm import write_rttm
 from diarize.inference.diarizer import Diarizer
 from diarize.inference.streaming import StreamingDiarizer
+from diarize.inference.window_model import SAMPLES_PER_FRAME
 
 
 def main() -> None:
@@ -64,8 +65,7 @@ def main() -> None:
     entries = [json.loads(line) for line in args.manifest.open()][: args.files]
     heard = spent = 0.0
     for entry in entries:
-        audio, rate = sf.read(args.manifest.parent / entry["audio_filepath"], dtype="float32")
-        audio = audio.mean(axis=1) if audio.ndim > 1 else audio
+        audio = load_audio(args.manifest.parent / entry["audio_filepath"])
         uri = entry.get("uniq_id") or Path(entry["audio_filepath"]).stem
         stream = StreamingDiarizer(
             diarizer.network, 1.04, longform=longform, postprocessing=diarizer.postprocessing,
@@ -76,12 +76,12 @@ def main() -> None:
         tape = {} if recording else torch.load(path, weights_only=False)
         _wire(stream, tape, recording, sliding)
         start = time.perf_counter()
-        step = stream.block * round(FRAME_SHIFT * 16000)
+        step = stream.block * SAMPLES_PER_FRAME
         for i in range(0, len(audio), step):
             stream.feed(audio[i : i + step])
         stream.finish()
         spent += time.perf_counter() - start
-        heard += len(audio) / rate
+        heard += len(audio) / SAMPLE_RATE
         if recording:
             torch.save(tape, path)
         if args.out:
