@@ -34,6 +34,7 @@ FRAME_STEP = 270  # samples between output frames (10 * 3 * 3 * 3)
 FRAME_SIZE = 991  # samples each output frame sees
 WINDOW_SECONDS = 10.0  # the length the network was trained on
 LOCAL_SLOTS = 3  # windows that may cover one frame (10-s windows at least 5 s apart, + the last)
+PAIRS = ((0, 1), (0, 2), (1, 2))  # the powerset classes 4-6: two local speakers at once
 
 
 class SincFilters(nn.Module):
@@ -172,10 +173,14 @@ class PyanNet(nn.Module):
         ``LOCAL_SLOTS``), the window's number and its local speaker (0-2) when the frame's most
         likely class is that speaker alone, else -1: within one 10-s window the network tells
         its speakers apart, which is evidence that two voices are two people
-        (:func:`~diarize.inference.clustering.cluster_windows`).
+        (:func:`~diarize.inference.clustering.cluster_windows`). A third field names the pair
+        of local speakers (``PAIRS``) when the most likely class is two of them at once, else
+        -1: who the second voice of an overlap is
+        (:func:`~diarize.inference.voices.local_second_speakers`).
 
         Shape:
-            (num_samples,) -> (2, frames) [, (frames, LOCAL_SLOTS, 2) ints: window, speaker]
+            (num_samples,) -> (2, frames) [, (frames, LOCAL_SLOTS, 3) ints: window, speaker,
+            pair]
         """
         size = int(WINDOW_SECONDS * SAMPLE_RATE)
         hop = max(1, round(hop_seconds * SAMPLE_RATE / FRAME_STEP)) * FRAME_STEP
@@ -213,9 +218,9 @@ class PyanNet(nn.Module):
 
 
 def _local_speakers(probs: np.ndarray, starts: list[int], wanted: np.ndarray) -> np.ndarray:
-    """Per wanted time and covering window: ``(window, local speaker or -1)``, -1 pairs where
-    fewer windows cover it. Shape: probs (W, count, 7) -> (len(wanted), LOCAL_SLOTS, 2)"""
-    out = np.full((len(wanted), LOCAL_SLOTS, 2), -1, dtype=np.int32)
+    """Per wanted time and covering window: ``(window, local speaker or -1, pair or -1)``, all
+    -1 where fewer windows cover it. Shape: probs (W, count, 7) -> (len(wanted), LOCAL_SLOTS, 3)"""
+    out = np.full((len(wanted), LOCAL_SLOTS, 3), -1, dtype=np.int32)
     filled = np.zeros(len(wanted), dtype=np.int64)
     count = probs.shape[1]
     best = probs.argmax(-1)  # (W, count): 1-3 are one local speaker alone
@@ -227,5 +232,6 @@ def _local_speakers(probs: np.ndarray, starts: list[int], wanted: np.ndarray) ->
         slots = filled[inside]
         out[inside, slots, 0] = window
         out[inside, slots, 1] = np.where((classes >= 1) & (classes <= 3), classes - 1, -1)
+        out[inside, slots, 2] = np.where(classes >= 4, classes - 4, -1)
         filled[inside] += 1
     return out

@@ -84,3 +84,102 @@ def test_a_streams_overlapped_frame_also_gets_the_speaker_just_before():
     assert stream_second_speakers(before, path, level, overlap, config)[:2].tolist() == [2, 1]
     assert stream_second_speakers(before, path, level, overlap, config)[4] == 0
     assert (stream_second_speakers(before, path, level, overlap * 0, config) == -1).all()
+
+
+def _two_windows_hear(pair_from: int, pair_to: int) -> np.ndarray:
+    """Two 10-s segmentation windows cover every frame (window 0: frames 0-124 plus all, window
+    7: every frame); local speaker 0 alone, except two local speakers at once in
+    ``[pair_from, pair_to)``, whose second is local speaker 1 in window 0 and 2 in window 7."""
+    track = np.full((FRAMES, 3, 3), -1, dtype=np.int32)
+    track[:, 0, 0], track[:, 1, 0] = 0, 7
+    track[:, :2, 1] = 0
+    inside = slice(pair_from, pair_to)
+    track[inside, :2, 1] = -1
+    track[inside, 0, 2] = 0  # pair (0, 1)
+    track[inside, 1, 2] = 1  # pair (0, 2)
+    return track
+
+
+def test_a_voice_heard_only_over_another_becomes_a_speaker():
+    """Clustering found one voice (label 0) everywhere; segmentation-3.0's two windows both
+    hear a second voice over it on frames 100-160: that voice gets a new label there."""
+    from diarize.inference.voices import overlap_voices
+
+    labels = np.zeros(FRAMES, dtype=np.int64)
+    overlapped = np.zeros(FRAMES, dtype=bool)
+    overlapped[100:160] = True
+    voices = overlap_voices(labels, overlapped, _two_windows_hear(100, 160), least=12)
+    assert np.flatnonzero(voices >= 0).tolist() == list(range(100, 160))
+    assert set(voices[100:160].tolist()) == {1}  # one voice across the two windows
+    # heard on fewer frames than asked: nobody
+    assert (overlap_voices(labels, overlapped, _two_windows_hear(100, 160), 61) < 0).all()
+    # one window alone hearing the pair is not enough
+    one_window = _two_windows_hear(100, 160)
+    one_window[:, 1] = -1
+    assert (overlap_voices(labels, overlapped, one_window, 12) < 0).all()
+
+
+def test_a_voice_someone_already_names_is_no_new_speaker():
+    """The second local speaker talks alone before the overlap, as our label 1: it is named,
+    so the overlap brings no new voice (the nearest-other rule gives those frames)."""
+    from diarize.inference.voices import overlap_voices
+
+    labels = np.zeros(FRAMES, dtype=np.int64)
+    labels[50:90] = 1
+    track = _two_windows_hear(100, 160)
+    track[50:90, 0, 1] = 1  # window 0's local speaker 1 alone: our speaker 1
+    track[50:90, 1, 1] = 2  # window 7's local speaker 2 alone: our speaker 1
+    overlapped = np.zeros(FRAMES, dtype=bool)
+    overlapped[100:160] = True
+    assert (overlap_voices(labels, overlapped, track, least=12) < 0).all()
+
+
+def test_second_speakers_fill_new_columns_for_voices_heard_only_in_overlap():
+    """add_second_speakers: the nearest other speaker first; where there is none, a voice
+    heard only in overlap, in a column of its own; off with ``overlap_voice_seconds`` 0."""
+    from diarize.inference.voices import add_second_speakers
+
+    labels = np.zeros(FRAMES, dtype=np.int64)
+    speech = np.full(FRAMES, 0.9, np.float32)
+    overlap = np.zeros(FRAMES, np.float32)
+    overlap[100:160] = 0.9
+    track = _two_windows_hear(100, 160)
+    output = np.zeros((FRAMES, 1), np.float32)
+    output[:, 0] = speech
+    config = LongformConfig(overlap_voice_seconds=1.0)
+    grown = add_second_speakers(output.copy(), labels, speech, overlap, config, track)
+    assert grown.shape == (FRAMES, 2)
+    assert np.flatnonzero(grown[:, 1]).tolist() == list(range(100, 160))
+    # a speaker-count hint that the found speakers fill leaves no room for it
+    full = add_second_speakers(output.copy(), labels, speech, overlap, config, track, room=0)
+    assert full.shape == (FRAMES, 1)
+    off = replace(config, overlap_voice_seconds=0.0)
+    assert add_second_speakers(output.copy(), labels, speech, overlap, off, track).shape == (
+        FRAMES,
+        1,
+    )
+
+
+def test_a_voice_heard_only_in_overlap_needs_its_share_of_a_long_files_speech():
+    """As a cluster does: 4.8 s heard only in overlap is a speaker in 4 minutes of speech
+    where ``min_cluster_share`` asks for 1% (2.4 s), not where it asks for 5% (12 s)."""
+    from diarize.inference.voices import add_second_speakers
+
+    frames = 3000
+    labels = np.zeros(frames, dtype=np.int64)
+    speech = np.full(frames, 0.9, np.float32)
+    overlap = np.zeros(frames, np.float32)
+    overlap[100:160] = 0.9
+    track = np.full((frames, 3, 3), -1, dtype=np.int32)
+    track[:, 0, 0], track[:, 1, 0] = 0, 7
+    track[:, :2, 1] = 0
+    track[100:160, :2, 1] = -1
+    track[100:160, 0, 2], track[100:160, 1, 2] = 0, 1
+    output = speech[:, None].copy()
+
+    def columns(share: float) -> int:
+        config = LongformConfig(overlap_voice_seconds=1.0, min_cluster_share=share)
+        return add_second_speakers(output.copy(), labels, speech, overlap, config, track).shape[1]
+
+    assert columns(0.01) == 2
+    assert columns(0.05) == 1

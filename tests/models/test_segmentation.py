@@ -82,16 +82,19 @@ def test_a_model_file_keeps_it_apart_from_the_network(tmp_path, original_state):
 
 
 def test_local_speakers_are_each_windows_solo_classes():
-    """Per 80 ms frame and covering 10-s window: the window's number and its local speaker
-    where the most likely class is that speaker alone (-1 elsewhere)."""
+    """Per 80 ms frame and covering 10-s window: the window's number, its local speaker where
+    the most likely class is that speaker alone, and the pair where it is two at once (-1
+    elsewhere)."""
     from diarize.models.segmentation import FRAME_SIZE, FRAME_STEP, LOCAL_SLOTS
 
     network = load_model(ROOT / "diarize/pretrained/default.pt").segmentation
     audio = load_audio(ROOT / "diarize/examples/conversation_3speakers.flac")[: 30 * 16000]
     tracks, heard = network.speech(audio, frames=375, local_speakers=True)
     np.testing.assert_array_equal(tracks, network.speech(audio, frames=375))
-    assert heard.shape == (375, LOCAL_SLOTS, 2)
-    windows, speakers = heard[..., 0], heard[..., 1]
+    assert heard.shape == (375, LOCAL_SLOTS, 3)
+    windows, speakers, pairs = heard[..., 0], heard[..., 1], heard[..., 2]
+    assert (pairs[speakers >= 0] == -1).all() and (pairs[windows < 0] == -1).all()
+    assert pairs.max() <= 2
     assert (windows[:-1, 0] >= 0).all()  # every frame is covered (the last is cut short)
     assert ((windows[:, 1] == -1) | (windows[:, 1] > windows[:, 0])).all()
     assert (speakers[windows < 0] == -1).all() and speakers.max() <= 2
@@ -106,6 +109,7 @@ def test_local_speakers_are_each_windows_solo_classes():
         index = round(((frame + 0.5) * 0.08 * 16000 - start - FRAME_SIZE / 2) / FRAME_STEP)
         expected = classes[index] - 1 if 1 <= classes[index] <= 3 else -1
         assert speakers[frame, slot] == expected
+        assert pairs[frame, slot] == (classes[index] - 4 if classes[index] >= 4 else -1)
 
 
 def test_speech_of_last_reads_one_window_at_the_frames_of_its_end():
