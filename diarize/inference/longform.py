@@ -95,6 +95,10 @@ class LongformConfig:
             its clusters whose raw centroids are at least this similar (cosine) are one voice;
             ``cluster_threshold`` then only links voices when streaming. None: the raw first
             pass at ``cluster_threshold`` decides whether the centred pass runs.
+        distinct_threshold: with clustering, a cluster of two windows or more below the size
+            floors (``min_cluster_windows``, ``min_cluster_share``) stays a speaker when its
+            centroid's cosine similarity to the cluster it would join is below this (in the
+            centred space). None: small clusters always join.
         speech_source: where a frame's speech probability comes from, with clustering:
             ``network`` (its largest column), ``segmentation`` (pyannote's segmentation-3.0,
             trained on real recordings, when the model file carries it:
@@ -107,7 +111,7 @@ class LongformConfig:
             cluster (two windows or more) it tells apart from the one it would join stays.
         overlap_threshold: with the segmentation network, a speech frame whose probability
             of two speakers exceeds this also gets a second speaker
-            (:func:`~diarize.inference.clustering.second_speakers`).
+            (:func:`~diarize.inference.voices.second_speakers`).
         overlap_voice_seconds: with the segmentation network and ``local_speakers``, a
             voice that its 10-s windows hear only over someone else, on at least this many
             seconds of overlapped frames that have no other second speaker (and on at least
@@ -149,6 +153,7 @@ class LongformConfig:
     centering: float = 0.5
     centered_threshold: float = 0.25
     merge_threshold: float | None = None
+    distinct_threshold: float | None = None
     speech_source: str = "network"
     segmentation_hop_seconds: float = 5.0
     overlap_threshold: float = 0.5

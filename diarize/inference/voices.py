@@ -20,7 +20,6 @@ from diarize.inference.clustering import (
     cluster_windows,
     label_frames,
     resegment,
-    second_speakers,
     window_spans,
 )
 
@@ -33,6 +32,7 @@ __all__ = [
     "add_second_speakers",
     "clustered_posteriors",
     "overlap_voices",
+    "second_speakers",
     "solo_windows",
     "stream_second_speakers",
     "window_local_speakers",
@@ -62,7 +62,7 @@ def clustered_posteriors(
     holds the speech posterior on the frames labelled ``s``, so the post-processing
     thresholds keep their meaning. Where the segmentation network hears two people at once
     (``speech_source`` other than ``network``), the frame gets a second speaker: the nearest
-    other speaker in time (:func:`~diarize.inference.clustering.second_speakers`); the
+    other speaker in time (:func:`~diarize.inference.voices.second_speakers`); the
     network's own second column was measured to add more false alarm than it recovers
     (README).
     """
@@ -128,6 +128,7 @@ def clustered_posteriors(
         centered_threshold=config.centered_threshold,
         merge_threshold=config.merge_threshold,
         local=local,
+        distinct=config.distinct_threshold,
     )
     if frame_vectors is not None and labels.max() > 0:
         frame_labels = resegment(
@@ -191,6 +192,32 @@ def stream_second_speakers(
     return second_speakers(labels, flags, SECOND_SPEAKER_REACH)[len(before) :]
 
 
+def second_speakers(labels: np.ndarray, overlapped: np.ndarray, reach: int = 25) -> np.ndarray:
+    """For each overlapped frame, the speaker of the nearest frame (at most ``reach`` frames
+    away, 2 s) labelled with someone else; -1 elsewhere or when there is none.
+
+    In conversation most overlap is at a change of turn (one finishing, the next starting)
+    or a short interjection, so the other voice is the one just before or after.
+
+    Shape:
+        labels (T,) ints (-1: nobody), overlapped (T,) bool -> (T,)
+    """
+    labels = np.asarray(labels)
+    second = np.full(len(labels), -1, dtype=np.int64)
+    for t in np.flatnonzero(overlapped):
+        own = labels[t]
+        for distance in range(1, reach + 1):
+            found = [
+                labels[u]
+                for u in (t - distance, t + distance)
+                if 0 <= u < len(labels) and labels[u] >= 0 and labels[u] != own
+            ]
+            if found:
+                second[t] = found[0]
+                break
+    return second
+
+
 def add_second_speakers(
     output: np.ndarray,
     frame_labels: np.ndarray,
@@ -202,12 +229,10 @@ def add_second_speakers(
 ) -> np.ndarray:
     """``output`` with the second speaker of every overlapped speech frame: the nearest other
     speaker in time, else (with ``local_track`` and ``config.overlap_voice_seconds``) a voice
-    heard only over another (:func:`overlap_voices`), which gets a column of its own. Such a
-    voice needs ``overlap_voice_seconds`` and, as a cluster does, ``min_cluster_share`` of the
-    file's speech frames (at most ``MAX_OVERLAP_VOICE_FRAMES``): on 10-minute files the voices
-    of 1-4 s it found without this rule were spurious (long-form dev: counts right 4 -> 2 of
-    6). At most ``room`` such voices, the longest heard (the speaker-count hints leave room for
-    no more; None: no limit).
+    heard only over another (:func:`overlap_voices`) in a column of its own, if it holds
+    ``overlap_voice_seconds`` and, as a cluster must, ``min_cluster_share`` of the file's
+    speech (at most ``MAX_OVERLAP_VOICE_FRAMES``; without it, long-form dev: counts right 4 ->
+    2 of 6). At most ``room`` such voices, the longest (None: no limit; count hints).
 
     Shape:
         output (T, S), frame_labels (T,), speech (T,), overlap (T,),

@@ -7,11 +7,11 @@ from diarize.inference.clustering import (
     cluster_windows,
     label_frames,
     resegment,
-    second_speakers,
     unit_rows,
     viterbi,
     window_spans,
 )
+from diarize.inference.voices import second_speakers
 
 
 def test_window_spans_cover_each_long_run_to_its_end_and_skip_short_ones():
@@ -184,6 +184,25 @@ def test_a_small_cluster_the_segmentation_tells_apart_is_kept():
     single = np.array([0] * 12 + [1])  # told apart in all 3 windows it is heard in, but alone
     told = [[(i % 3, 0)] for i in range(12)] + [[(0, 1), (1, 1), (2, 1)]]
     assert set(_absorb_small(x, single, 5, None, told).tolist()) == {0}
+
+
+def test_a_small_cluster_unlike_the_one_it_would_join_is_kept():
+    """With ``distinct``, a voice of 3 windows (below min_size) stays a speaker when its
+    centroid is less similar than that to the cluster it would join; one like that cluster,
+    or a single window, still joins."""
+    x, _ = _speakers([30, 30, 3])  # orthogonal voices: the small one is about 0 alike
+    assert len(set(cluster_windows(x, 0.5, min_size=6).tolist())) == 2
+    assert len(set(cluster_windows(x, 0.5, min_size=6, distinct=0.1).tolist())) == 3
+    assert len(set(cluster_windows(x, 0.5, min_size=6, distinct=-0.5).tolist())) == 2
+    from diarize.inference.clustering import _absorb_small
+
+    near = x.copy()  # the small voice half way to the first: about 0.7 alike, not distinct
+    near[60:] = unit_rows(near[60:]) + unit_rows(x[:3])
+    labels = np.array([0] * 30 + [1] * 30 + [2] * 3)
+    assert set(_absorb_small(unit_rows(x), labels, 6, None, distinct=0.1).tolist()) == {0, 1, 2}
+    assert set(_absorb_small(unit_rows(near), labels, 6, None, distinct=0.1).tolist()) == {0, 1}
+    single, _ = _speakers([30, 30, 1])
+    assert len(set(cluster_windows(single, 0.5, min_size=6, distinct=0.1).tolist())) == 2
 
 
 def test_told_apart_is_a_majority_of_shared_windows():
