@@ -17,6 +17,7 @@ import torch
 
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
 from diarize.inference.clustering import (
+    MAX_MIN_SIZE,
     cluster_windows,
     label_frames,
     resegment,
@@ -74,7 +75,9 @@ def clustered_posteriors(
     frame_width = round(config.resegment_seconds / FRAME_SHIFT)
     frame_vectors: np.ndarray | None = None  # (total, E) float16, when resegmenting
     local: list[list[tuple[Hashable, int]]] | None = []  # per window: its local speakers
-    local_track: np.ndarray | None = None  # (total, slots, 3) the segmentation's, whole file
+    # the segmentation's local speakers over the whole file (total, slots, 3), for
+    # overlap_voice_seconds only
+    local_track: np.ndarray | None = None
     with torch.inference_mode():
         for number, window in enumerate(windows):
             audio = source.read(window.first_sample, window.last_sample)
@@ -85,7 +88,7 @@ def clustered_posteriors(
             own = probs[keep]
             speech[window.own_start : window.own_start + len(own)] = level[keep]
             overlap[window.own_start : window.own_start + len(own)] = both[keep]
-            if heard is not None:
+            if heard is not None and config.overlap_voice_seconds > 0:
                 if local_track is None:
                     local_track = np.full((total, *heard.shape[1:]), -1, dtype=np.int32)
                 track = heard[keep].copy()
@@ -231,7 +234,7 @@ def add_second_speakers(
     speaker in time, else (with ``local_track`` and ``config.overlap_voice_seconds``) a voice
     heard only over another (:func:`overlap_voices`) in a column of its own, if it holds
     ``overlap_voice_seconds`` and, as a cluster must, ``min_cluster_share`` of the file's
-    speech (at most ``MAX_OVERLAP_VOICE_FRAMES``; without it, long-form dev: counts right 4 ->
+    speech (capped as clusters are, ``MAX_MIN_SIZE`` windows; without it, long-form dev: counts right 4 ->
     2 of 6). At most ``room`` such voices, the longest (None: no limit; count hints).
 
     Shape:
@@ -242,9 +245,11 @@ def add_second_speakers(
     second = second_speakers(frame_labels, overlapped, SECOND_SPEAKER_REACH)
     least = round(config.overlap_voice_seconds / FRAME_SHIFT)
     if local_track is not None and least > 0:
-        # as clusters do: a voice needs its share of the file's speech (at most 19.2 s)
-        heard = int((speech > config.speech_threshold).sum())
-        least = max(least, min(int(config.min_cluster_share * heard), MAX_OVERLAP_VOICE_FRAMES))
+        # as clusters do: a voice needs its share of the file's speech, at most what
+        # MAX_MIN_SIZE windows hold (19.2 s)
+        spoken = int((speech > config.speech_threshold).sum())
+        cap = round(MAX_MIN_SIZE * config.hop_seconds / FRAME_SHIFT)
+        least = max(least, min(int(config.min_cluster_share * spoken), cap))
         voices = overlap_voices(frame_labels, overlapped & (second < 0), local_track, least, room)
         second = np.where(voices >= 0, voices, second)
     has_second = second >= 0
@@ -256,7 +261,6 @@ def add_second_speakers(
     return output
 
 
-MAX_OVERLAP_VOICE_FRAMES = 240  # the share rule never drops a voice heard this long (19.2 s)
 MIN_NAMED_FRAMES = 3  # solo frames with one of our labels that name a local speaker
 OVERLAP_VOICE_WINDOWS = 2  # windows that must hear a frame's unnamed voice (dev: 78 -> 82%
 # of counts right against one window, the same DER)
