@@ -45,11 +45,11 @@ from diarize.inference.latency import LATENCY_PRESETS, latency_frames
 from diarize.inference.linking import OnlineLinker, agreement
 from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, WindowModel
 from diarize.inference.postprocess import PostProcessingParams, mask_to_segments
+from diarize.inference.stream_audio import StreamAudio
 from diarize.inference.stream_speech import BackgroundSpeech, one_thread
 from diarize.inference.turn_tracker import TurnTracker
 from diarize.inference.voices import SECOND_SPEAKER_REACH, stream_second_speakers
-from diarize.inference.window_model import RunningLevel, autocast, clusters_by_voice
-from diarize.models.campplus_frontend import CampplusFrontEnd
+from diarize.inference.window_model import clusters_by_voice
 from diarize.models.segmentation import WINDOW_SECONDS
 
 __all__ = ["LATENCY_PRESETS", "StreamingDiarizer", "StreamUpdate", "TurnTracker", "latency_frames"]
@@ -61,6 +61,12 @@ STICKINESS = 0.1
 # frames linked at a time: at long latencies the network runs once per block, its columns are
 # linked every 0.88 s (10 s latency, real-voice mixes: DER 41.4% -> 38.9%; long-form: 38.5 -> 32.2)
 LINK_FRAMES = 11
+# with segmentation-3.0's speech the network runs at least once per 1.76 s (every other 1.04-s
+# step), and between when NEW_VOICE_FRAMES speech frames are less than NEW_VOICE_SIMILARITY alike
+# to every speaker so far: only its columns create speakers (chosen on dev: README, Streaming)
+NETWORK_SECONDS = 1.76
+NEW_VOICE_SIMILARITY = 0.35
+NEW_VOICE_FRAMES = 3
 SEGMENTATION_FRAMES = round(WINDOW_SECONDS / FRAME_SHIFT)  # segmentation-3.0's, ending a step
 
 
@@ -97,6 +103,8 @@ class StreamingDiarizer:
             last ``norm_seconds`` of audio, as offline windows are by their 7 s (0: by the
             step's own audio).
         num_speakers, max_speakers: cap on the speakers of the stream.
+        network_seconds: with segmentation-3.0's speech, the SortFormer network runs at most
+            once per this many seconds of stream once it has a speaker (0: at every step).
         device, bf16: where and how the network runs.
     """
 
@@ -112,6 +120,7 @@ class StreamingDiarizer:
         norm_seconds: float = 6.0,
         num_speakers: int | None = None,
         max_speakers: int | None = None,
+        network_seconds: float = NETWORK_SECONDS,
         device: str | torch.device = "cpu",
         bf16: bool = False,
     ) -> None:
@@ -121,14 +130,9 @@ class StreamingDiarizer:
         self.context = int(round(context_seconds / FRAME_SHIFT))
         self.embed_context = int(round(embed_context_seconds / FRAME_SHIFT))
         self.norm_frames = int(round(norm_seconds / FRAME_SHIFT))
-        # the level is set once per stream from what was heard so far (see RunningLevel), so a
-        # block is not scaled by itself
+        self.network_frames = int(round(network_seconds / FRAME_SHIFT))
+        # the level is set once per stream by self.audio, so a block is not scaled by itself
         self.model = WindowModel(network, replace(self.config, level_rms=None), device, bf16)
-        # with CAM++, a step's fbank is normalised by the mean of the last norm_seconds
-        front_end = getattr(network, "campplus", None)
-        with_history = self.norm_frames > 0 and isinstance(front_end, CampplusFrontEnd)
-        self._tail_embedder = front_end if with_history else None
-        self._embedder = None if with_history else self._block_embedder(network)
         # with CAM++ and identity: clustering, a column is recognised by its recent solo
         # speech alone (see _step); otherwise by continuity, then its pooled embedding
         self.by_voice = clusters_by_voice(network, self.config)
@@ -140,15 +144,15 @@ class StreamingDiarizer:
         with_segmentation = self.by_voice and self.config.speech_source == "segmentation"
         self._speech = BackgroundSpeech(self.model.segmentation) if with_segmentation else None
         self.turn_tracker = TurnTracker(postprocessing or PostProcessingParams())
-        self._audio = np.zeros(0, dtype=np.float32)  # samples from _audio_start on
-        self._audio_start = 0
-        self._received = 0
-        self._level = RunningLevel(self.config.level_rms)
-        self._level_until = 0  # samples counted in _level
+        self.audio = StreamAudio(
+            self.model, self.config.level_rms, self.embed_context, self.norm_frames,
+            self.block + self.lookahead,
+        )  # fmt: skip
         self._ring: torch.Tensor | None = None  # final frame embeddings, the last `context`
         self._history = np.zeros((0, 0), dtype=np.float32)  # final posteriors (T, speakers)
         self._final = 0
         self._mapping: np.ndarray | None = None  # the last step's speaker per column
+        self._unlinked = 0  # final frames labelled since the network last ran
         self._path = np.zeros(0, dtype=np.int64)  # the last final frames' speakers (2 s)
 
     @classmethod
@@ -184,10 +188,11 @@ class StreamingDiarizer:
     def feed(self, samples: np.ndarray) -> StreamUpdate:
         """Add samples (float32 mono 16 kHz, any number) and run every step they complete."""
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-        self._audio = np.concatenate([self._audio, samples])
-        self._received += len(samples)
+        self.audio.add(samples)
         start = self._final
-        while (self._final + self.block + self.lookahead) * SAMPLES_PER_FRAME <= self._received:
+        while (
+            self._final + self.block + self.lookahead
+        ) * SAMPLES_PER_FRAME <= self.audio.received:
             self._step(self.block, self.lookahead)
         turns = self.turn_tracker.update(self._history, self._final, self.uri)
         return StreamUpdate(start, self._history[start : self._final].copy(), turns)
@@ -195,35 +200,48 @@ class StreamingDiarizer:
     def finish(self) -> StreamUpdate:
         """End of stream: label the frames still waiting and close every turn."""
         start = self._final
-        total = num_model_frames(self._received)
+        total = num_model_frames(self.audio.received)
         while self._final < total:
             self._step(min(self.block, total - self._final), 0)
-        duration = self._received / SAMPLE_RATE
+        duration = self.audio.received / SAMPLE_RATE
         turns = self.turn_tracker.update(self._history, self._final, self.uri, duration)
         return StreamUpdate(start, self._history[start : self._final].copy(), turns)
 
     def _step(self, block: int, lookahead: int) -> None:
         first = self._final
-        stop = min(first + block + lookahead, num_model_frames(self._received))
-        self._update_level(stop)
+        stop = min(first + block + lookahead, num_model_frames(self.audio.received))
+        self.audio.count_level(stop)
         # segmentation-3.0 hears the step's speech on the other core while CAM++ embeds it
         pending = self._start_speech(first, stop)
         with one_thread(pending is not None):
-            new = self._embed(first, stop)  # (stop - first, D)
+            new = self.audio.embed(first, stop)  # (stop - first, D)
             tracks = None if pending is None else pending.result()  # speech, overlap
         past = self._ring if self._ring is not None else new[:0]
-        window = torch.cat([past, new])
-        probs, known = self.model.probs(window), len(past)
+        window, known = torch.cat([past, new]), len(past)
         # the silence gate hears the audio at the level the network does (see RunningLevel)
-        samples = self._samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
-        audio = samples * np.float32(self._level.gain)
-        probs[known:] = self.model.gate(probs[known:], audio)
+        audio = self.audio.samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
+        audio = audio * self.audio.gain
         if tracks is not None:  # segmentation-3.0's speech, silence-gated, and its overlap
             tracks = np.stack([self.model.gate(tracks[0][:, None], audio)[:, 0], tracks[1]])
-        # speakers are linked every LINK_FRAMES even when the network runs less often (long
-        # latencies): a column changes voice more often than every 10 s
-        for start in range(known, known + block, LINK_FRAMES):
-            self._link(window, probs, known, start, min(start + LINK_FRAMES, known + block), tracks)
+        if not self._network_due(window, known, block, tracks):
+            # by voice between the network's steps: frames labelled with the speakers so far
+            for start in range(known, known + block, LINK_FRAMES):
+                self._label(window, known, start, min(start + LINK_FRAMES, known + block), tracks)
+            self._unlinked += block
+        else:
+            probs = self.model.probs(window)
+            # frames the steps before labelled without the network are linked now (their
+            # labels stay): their columns create speakers and move centroids as any others
+            back = min(self._unlinked, known)
+            lead = self.audio.samples((first - back) * SAMPLES_PER_FRAME, first * SAMPLES_PER_FRAME)
+            gated = np.concatenate([lead * self.audio.gain, audio])
+            probs[known - back :] = self.model.gate(probs[known - back :], gated)
+            # speakers are linked every LINK_FRAMES even when the network runs less often
+            # (long latencies): a column changes voice more often than every 10 s
+            for begin, end in ((known - back, known), (known, known + block)):
+                for start in range(begin, end, LINK_FRAMES):
+                    self._link(window, probs, known, start, min(start + LINK_FRAMES, end), tracks)
+            self._unlinked = 0
         self._final = first + block
         ring = torch.cat([past, new[:block]])
         self._ring = ring[-self.context :] if self.context else ring[:0]
@@ -261,6 +279,8 @@ class StreamingDiarizer:
         self._mapping = mapping
         self.linker.update(mapping, embeddings, masses)
         self._grow(offset + stop, self.linker.num_speakers)
+        if start < known:  # frames labelled before, linked late (see _step): labels stay
+            return
         if self.by_voice:
             heard = None if tracks is None else tracks[:, start - known : stop - known]
             level = probs[rows].max(axis=1) if heard is None else heard[0]
@@ -270,6 +290,31 @@ class StreamingDiarizer:
         for column, speaker in enumerate(mapping):
             if speaker >= 0:
                 self._history[offset + start : offset + stop, speaker] = probs[rows, column]
+
+    def _network_due(
+        self, window: torch.Tensor, known: int, block: int, tracks: np.ndarray | None
+    ) -> bool:
+        """Whether the network runs at this step: always without segmentation-3.0's speech
+        (its columns are the speech) and until the stream has a speaker; else once
+        ``network_seconds`` have passed since it last ran, or for a voice unlike every speaker
+        so far (``NEW_VOICE_FRAMES`` frames less than ``NEW_VOICE_SIMILARITY`` alike)."""
+        if tracks is None or not self.by_voice or self.linker.num_speakers == 0:
+            return True
+        if self._unlinked + block >= self.network_frames:
+            return True
+        scores = self._voice_scores(window, known, known + block)
+        speech = tracks[0, :block] > self.config.speech_threshold
+        return int((scores.max(axis=1)[speech] < NEW_VOICE_SIMILARITY).sum()) >= NEW_VOICE_FRAMES
+
+    def _label(
+        self, window: torch.Tensor, known: int, start: int, stop: int, tracks: np.ndarray
+    ) -> None:
+        """Label window frames ``[start, stop)`` (after ``known`` final ones) by voice with the
+        speakers so far, at the level of segmentation-3.0's speech ``tracks`` (no network)."""
+        heard = tracks[:, start - known : stop - known]
+        first = self._final - known + start
+        self._grow(first + stop - start, self.linker.num_speakers)
+        self._label_frames(window, heard[0], heard[1], first, start, stop)
 
     def _label_frames(
         self, window: torch.Tensor, level: np.ndarray, both: np.ndarray | None, first: int,
@@ -289,12 +334,7 @@ class StreamingDiarizer:
         speakers = self.linker.num_speakers
         if speakers == 0:
             return
-        width = max(1, round(self.config.resegment_seconds / FRAME_SHIFT))
-        begin, end = max(0, start - width), min(len(window), stop + width)
-        with torch.inference_mode():
-            sliding = self.model.campplus.embed_sliding(window[begin:end], width)
-        frames = unit_rows(sliding[start - begin : stop - begin].double().cpu().numpy())
-        scores = frames @ unit_rows(np.stack(self.linker.centroids)).T
+        scores = self._voice_scores(window, start, stop)
         scores[level <= self.config.speech_threshold] = 0.0
         last = int(self._path[-1]) if len(self._path) else None
         path = viterbi(scores, self.config.change_penalty, previous=last)
@@ -305,13 +345,23 @@ class StreamingDiarizer:
             self._history[first + has, second[has]] = level[has]
         self._path = np.concatenate([self._path, path])[-SECOND_SPEAKER_REACH:]
 
+    def _voice_scores(self, window: torch.Tensor, start: int, stop: int) -> np.ndarray:
+        """Cosine of each window frame's 0.4-s CAM++ embedding in ``[start, stop)`` with every
+        speaker's running centroid. Shape: -> (stop - start, speakers)"""
+        width = max(1, round(self.config.resegment_seconds / FRAME_SHIFT))
+        begin, end = max(0, start - width), min(len(window), stop + width)
+        with torch.inference_mode():
+            sliding = self.model.campplus.embed_sliding(window[begin:end], width)
+        frames = unit_rows(sliding[start - begin : stop - begin].double().cpu().numpy())
+        return frames @ unit_rows(np.stack(self.linker.centroids)).T
+
     def _start_speech(self, first: int, stop: int) -> Future[np.ndarray] | None:
         """Start segmentation-3.0 on the 10 s ending with frames ``[first, stop)`` (None without
         it): their speech, not the network's (false alarm: 54% of the real conversations' speech)."""
         if self._speech is None:
             return None
         begin = max(0, stop - SEGMENTATION_FRAMES) * SAMPLES_PER_FRAME
-        span = self._samples(begin, stop * SAMPLES_PER_FRAME) * self._level.gain
+        span = self.audio.samples(begin, stop * SAMPLES_PER_FRAME) * self.audio.gain
         return self._speech.submit(span, stop - first)
 
     def _recent_voices(
@@ -332,57 +382,11 @@ class StreamingDiarizer:
             voices[column] = vectors[column]
         return voices
 
-    def _embed(self, first: int, stop: int) -> torch.Tensor:
-        """Frame embeddings of frames ``[first, stop)`` with ``embed_context`` frames of audio
-        before them (the running level counted up to ``stop``). Shape: (stop - first, D)"""
-        begin = max(0, first - self.embed_context)
-        history = begin  # audio read: the embedding context, or the normalisation's history
-        if self._tail_embedder is not None:
-            history = max(0, min(begin, stop - self.norm_frames))
-        audio = self._samples(history * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
-        audio = audio * np.float32(self._level.gain)
-        signal = torch.from_numpy(np.ascontiguousarray(audio)).to(self.model.device)
-        if self._tail_embedder is not None:
-            # not in bfloat16 on a CPU: on a step's 2 s casting CAM++'s weights costs more
-            # than it saves (RTF +7%)
-            bf16 = self.model.bf16 and self.model.device.type != "cpu"
-            with torch.inference_mode(), autocast(self.model.device, bf16):
-                emb = self._tail_embedder.embed_tail(signal, stop - history, stop - begin)
-            return emb[first - begin :].float()
-        lengths = torch.tensor([len(signal)], device=self.model.device)
-        with torch.inference_mode():
-            emb, emb_lengths = self._embedder(signal[None], lengths)
-        return emb[0, first - begin : int(emb_lengths[0])].float()
-
-    def _block_embedder(self, network: torch.nn.Module):
-        """``embed_audio`` for short blocks: with CAM++, one step's input is one window."""
-        front_end = getattr(network, "campplus", None)
-        if not isinstance(front_end, CampplusFrontEnd):
-            return network.embed_audio
-        return front_end.with_window(
-            (self.embed_context + self.block + self.lookahead) * FRAME_SHIFT
-        )
-
-    def _update_level(self, stop: int) -> None:
-        """Count the samples before frame ``stop`` not counted yet in the running level."""
-        end = min(stop * SAMPLES_PER_FRAME, self._received)
-        if end > self._level_until:
-            self._level.add(self._samples(self._level_until, end))
-            self._level_until = end
-
-    def _samples(self, start: int, stop: int) -> np.ndarray:
-        """Samples ``[start, stop)`` of the stream (zeros past the end)."""
-        piece = self._audio[start - self._audio_start : stop - self._audio_start]
-        return np.pad(piece, (0, max(0, stop - start - len(piece))))
-
     def _forget(self) -> None:
         """Drop audio no later step needs (memory stays flat on endless streams)."""
         back = max(self.embed_context, self.norm_frames)
         back = back if self._speech is None else max(back, SEGMENTATION_FRAMES)
-        keep_from = max(0, self._final - back) * SAMPLES_PER_FRAME
-        if keep_from > self._audio_start:
-            self._audio = self._audio[keep_from - self._audio_start :]
-            self._audio_start = keep_from
+        self.audio.forget(self._final - back)
 
     def _grow(self, frames: int, speakers: int) -> None:
         rows, cols = self._history.shape

@@ -3,11 +3,13 @@
 Streaming experiments that change only how speakers are linked and frames labelled do not need
 the networks again: CAM++, segmentation-3.0 and the SortFormer network give the same outputs at
 every step whatever the linking decides. ``record`` streams the first N files of a manifest at
-1.04 s and stores, per file, every step's network outputs (``TAPES/<uri>.pt``, about 8 MB per
-90 s); ``replay`` runs the real :class:`StreamingDiarizer` code with those outputs played back
-(RTF about 0.002 against 0.11-0.2) and writes the RTTMs. A replay with no options reproduces the
-recorded run byte for byte; changing a module that the networks' outputs depend on (the window
-model, CAM++, the latency split) needs a new recording.
+1.04 s with the SortFormer network at every step and stores, per file, every step's network
+outputs (``TAPES/<uri>.pt``, about 6 MB per 90 s); ``replay`` runs the real
+:class:`StreamingDiarizer` code with those outputs played back (RTF about 0.005 against
+0.08-0.2) and writes the RTTMs, by default with the network's shipped schedule
+(``--network-seconds``). A replay with ``--network-seconds 0`` and no other option reproduces
+the recorded run byte for byte; changing a module that the networks' outputs depend on (the
+window model, CAM++, the latency split) needs a new recording.
 
     python scripts/dev/stream_replay.py record data/campplus/sim/dev/manifest.json 36 exp/tape/dev
     python scripts/dev/stream_replay.py replay data/campplus/sim/dev/manifest.json 36 \\
@@ -15,8 +17,7 @@ model, CAM++, the latency split) needs a new recording.
     diarize score --ref REF.rttm --hyp exp/replay/dev
 
 The recorded calls are private methods of :class:`StreamingDiarizer` and :class:`WindowModel`
-(``_embed``, ``_start_speech``, ``_link``, ``probs``, ``speakers``) and CAM++'s
-``embed_sliding``: keep this script in step when they change.
+(``StreamAudio.embed``, ``_start_speech``, ``probs``): keep this script in step when they change.
 """
 
 from __future__ import annotations
@@ -30,11 +31,10 @@ from pathlib import Path
 
 import torch
 
-from diarize.audio.features import FRAME_SHIFT
 from diarize.audio.io import SAMPLE_RATE, load_audio
 from diarize.data.rttm import write_rttm
 from diarize.inference.diarizer import Diarizer
-from diarize.inference.streaming import StreamingDiarizer
+from diarize.inference.streaming import NETWORK_SECONDS, StreamingDiarizer
 from diarize.inference.window_model import SAMPLES_PER_FRAME
 
 
@@ -48,7 +48,15 @@ def main() -> None:
     parser.add_argument(
         "--longform", nargs="*", default=[], metavar="KEY=VALUE", help="LongformConfig changes"
     )
+    parser.add_argument(
+        "--network-seconds",
+        type=float,
+        help="the network's schedule (default: record at every "
+        "step, so that any schedule replays; replay as shipped)",
+    )
     args = parser.parse_args()
+    if args.network_seconds is None:
+        args.network_seconds = 0.0 if args.mode == "record" else NETWORK_SECONDS
     if args.mode == "replay" and args.out is None:
         parser.error("replay writes RTTMs: give OUT")
     diarizer = Diarizer.from_pretrained(None)
@@ -58,7 +66,6 @@ def main() -> None:
         current = getattr(longform, key)
         cast = float if current is None else type(current)
         longform = dataclasses.replace(longform, **{key: cast(value)})
-    sliding = diarizer.network.campplus.campplus.embed_sliding  # shared by every stream
     args.tapes.mkdir(parents=True, exist_ok=True)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -70,11 +77,12 @@ def main() -> None:
         stream = StreamingDiarizer(
             diarizer.network, 1.04, longform=longform, postprocessing=diarizer.postprocessing,
             uri=uri, device=diarizer.device, bf16=diarizer.bf16,
+            network_seconds=args.network_seconds,
         )  # fmt: skip
         path = args.tapes / f"{uri}.pt"
         recording = args.mode == "record"
         tape = {} if recording else torch.load(path, weights_only=False)
-        _wire(stream, tape, recording, sliding)
+        _wire(stream, tape, recording)
         start = time.perf_counter()
         step = stream.block * SAMPLES_PER_FRAME
         for i in range(0, len(audio), step):
@@ -89,20 +97,18 @@ def main() -> None:
     print(f"{args.mode}: {len(entries)} files, RTF {spent / max(heard, 1e-9):.4f}")
 
 
-def _wire(stream: StreamingDiarizer, tape: dict, recording: bool, sliding) -> None:
+def _wire(stream: StreamingDiarizer, tape: dict, recording: bool) -> None:
     """Route the stream's network calls through ``tape``: computed and stored when recording,
-    read back in order when replaying. Calls are keyed by the step (its first frame) and, in a
-    step's linking, by the linked range."""
-    model, campplus = stream.model, stream.model.campplus
-    probs, speakers = model.probs, model.speakers
-    embed, start_speech, link = stream._embed, stream._start_speech, stream._link
-    current: dict[str, tuple] = {}
+    read back when replaying, keyed by the step (its first frame). What the linking computes
+    from them (CAM++ pooling of speaker and frame embeddings) runs live: it is cheap, and it
+    depends on which frames are linked when."""
+    model = stream.model
+    probs, embed, start_speech = model.probs, stream.audio.embed, stream._start_speech
 
     def take(key, compute):
         if recording:
-            tape.setdefault(key, []).append(compute())
-            return tape[key][-1]
-        return tape[key].pop(0)
+            tape[key] = compute()
+        return tape[key]
 
     def done(value):
         future = Future()
@@ -117,21 +123,9 @@ def _wire(stream: StreamingDiarizer, tape: dict, recording: bool, sliding) -> No
         value = take(("speech", first), compute)
         return None if value is None else done(value)
 
-    def taped_link(window, step_probs, known, begin, end, tracks):
-        current["key"] = (stream._final, begin)
-        if recording:  # every linked range's frame embeddings, used or not
-            width = max(1, round(stream.config.resegment_seconds / FRAME_SHIFT))
-            first, last = max(0, begin - width), min(len(window), end + width)
-            with torch.inference_mode():
-                tape[("slide", *current["key"])] = sliding(window[first:last], width)
-        return link(window, step_probs, known, begin, end, tracks)
-
     model.probs = lambda window: take(("probs", stream._final), lambda: probs(window)).copy()
-    model.speakers = lambda *a, **k: take(("spk", *current["key"]), lambda: speakers(*a, **k))
-    campplus.embed_sliding = lambda window, width: tape[("slide", *current["key"])]
-    stream._embed = lambda first, stop: take(("embed", first), lambda: embed(first, stop))
+    stream.audio.embed = lambda first, stop: take(("embed", first), lambda: embed(first, stop))
     stream._start_speech = taped_speech
-    stream._link = taped_link
 
 
 if __name__ == "__main__":

@@ -251,3 +251,66 @@ def test_bundled_stream_gives_overlapped_frames_a_second_speaker(monkeypatch):
     assert speakers_per_frame[0.0].max() == 1
     # a second speaker wherever another one spoke within 2 s (measured: 29% of the frames)
     assert (speakers_per_frame[0.9] == 2).mean() > 0.15
+
+
+def test_bundled_stream_runs_the_network_at_least_every_other_step_and_labels_every_step(
+    monkeypatch,
+):
+    """With segmentation-3.0's speech the SortFormer network runs at least once per 1.76 s
+    (every other 1.04-s step) once the stream has a speaker, not necessarily at every step;
+    the steps between still label every frame where segmentation-3.0 hears speech, by voice.
+    With ``network_seconds=0`` it runs at every step."""
+    from diarize.audio.io import load_audio
+    from diarize.inference.window_model import WindowModel
+    from diarize.models.segmentation import PyanNet
+
+    audio = load_audio(Path(__file__).parents[2] / "diarize/examples/conversation_3speakers.flac")
+    audio = audio[: 30 * 16000]
+    heard = lambda self, samples, frames: np.stack(  # noqa: E731
+        [np.full(frames, 0.9, np.float32), np.zeros(frames, np.float32)]
+    )
+    monkeypatch.setattr(PyanNet, "speech_of_last", heard)
+    probs = WindowModel.probs
+    labelled, runs = {}, {}
+    for seconds in (1.76, 0.0):
+        calls, steps = [], []
+        counted = lambda self, w, c=calls: c.append(1) or probs(self, w)  # noqa: E731
+        monkeypatch.setattr(WindowModel, "probs", counted)
+        stream = StreamingDiarizer.from_pretrained(latency=1.04, network_seconds=seconds)
+        monkeypatch.setattr(
+            stream, "_step", lambda *a, s=steps, f=stream._step: s.append(1) or f(*a)
+        )
+        stream_all(stream, audio, block=11 * SAMPLES_PER_FRAME)
+        assert stream.probs.shape[1] >= 2
+        labelled[seconds], runs[seconds] = stream.probs.any(1), (len(calls), len(steps))
+    assert runs[0.0][0] == runs[0.0][1]  # at every step
+    calls, steps = runs[1.76]
+    assert steps / 2 - 2 <= calls < steps - 2, runs
+    # the same frames are speech either way (digital silence is not)
+    assert labelled[1.76].mean() > 0.5
+    assert (labelled[1.76] == labelled[0.0]).all(), "a step between the network's left speech"
+
+
+def test_stream_runs_the_network_between_its_steps_for_an_unknown_voice(monkeypatch):
+    """Between the network's scheduled steps it also runs when the step's speech holds a voice
+    unlike every speaker so far (``NEW_VOICE_FRAMES`` speech frames under
+    ``NEW_VOICE_SIMILARITY``): only the network's columns create speakers."""
+    from diarize.inference import streaming
+
+    stream = StreamingDiarizer.from_pretrained(latency=1.04)
+    stream.linker.centroids.append(np.ones(192))  # one speaker so far
+    window, block = np.zeros((20, 512)), 11
+    speech = np.stack([np.full(block, 0.9), np.zeros(block)])
+    low = streaming.NEW_VOICE_SIMILARITY - 0.1
+
+    def due(scores, tracks=speech):
+        monkeypatch.setattr(stream, "_voice_scores", lambda *a: np.array(scores)[:, None])
+        return stream._network_due(window, 9, block, tracks)
+
+    assert not due([0.9] * block)  # every frame a known voice
+    assert due([0.9] * (block - 3) + [low] * 3)
+    assert not due([0.9] * (block - 2) + [low] * 2)  # too few frames
+    silent = np.stack([np.r_[np.full(block - 3, 0.9), np.zeros(3)], np.zeros(block)])
+    assert not due([0.9] * (block - 3) + [low] * 3, silent)  # unlike, but not speech
+    stream._unlinked = 11
+    assert due([0.9] * block)  # 1.76 s since the network last ran
