@@ -13,11 +13,12 @@ so a frame is labelled ``(block + lookahead) * 0.08`` s after it was heard (pres
 ``context_seconds`` of final frames plus the new ones, through the same :class:`WindowModel`
 as offline long files; its columns are linked to the stream's speakers by
 :class:`~diarize.inference.linking.OnlineLinker` (continuity with the final frames, then
-CAM++ embeddings against the running centroids). With the CAM++ front end the columns only
-create speakers and move their centroids, and every frame is labelled by the voice of its own
-0.4 s, as offline (:func:`~diarize.inference.clustering.resegment`), where segmentation-3.0
-hears speech in the last 10 s; where it hears two people, the frame also gets the nearest other
-speaker among the final frames of the last 2 s and the step's own, as offline. A step's fbank
+CAM++ embeddings against the running centroids). With CAM++ the columns only create speakers
+and move centroids (the network runs at every other step, and between for a new voice); every
+frame is labelled by the voice of its own 0.4 s, as offline
+(:func:`~diarize.inference.clustering.resegment`), where segmentation-3.0 hears speech in the
+last 10 s; where it hears two people, the frame also gets the nearest other speaker among the
+final frames of the last 2 s and the step's own, as offline. A step's fbank
 frames are normalised by the mean of the last ``norm_seconds`` (6 s) of the stream, as an
 offline CAM++ window is by its 7 s. Labels never change once given. Steps fall on fixed frame
 boundaries, so a file and the same samples piped through stdin give the same result.
@@ -61,9 +62,8 @@ STICKINESS = 0.1
 # frames linked at a time: at long latencies the network runs once per block, its columns are
 # linked every 0.88 s (10 s latency, real-voice mixes: DER 41.4% -> 38.9%; long-form: 38.5 -> 32.2)
 LINK_FRAMES = 11
-# with segmentation-3.0's speech the network runs at least once per 1.76 s (every other 1.04-s
-# step), and between when NEW_VOICE_FRAMES speech frames are less than NEW_VOICE_SIMILARITY alike
-# to every speaker so far: only its columns create speakers (chosen on dev: README, Streaming)
+# the network runs at least every 1.76 s, and between when NEW_VOICE_FRAMES speech frames are less
+# than NEW_VOICE_SIMILARITY alike to every speaker so far (chosen on dev: README, Streaming)
 NETWORK_SECONDS = 1.76
 NEW_VOICE_SIMILARITY = 0.35
 NEW_VOICE_FRAMES = 3
@@ -103,8 +103,8 @@ class StreamingDiarizer:
             last ``norm_seconds`` of audio, as offline windows are by their 7 s (0: by the
             step's own audio).
         num_speakers, max_speakers: cap on the speakers of the stream.
-        network_seconds: with segmentation-3.0's speech, the SortFormer network runs at most
-            once per this many seconds of stream once it has a speaker (0: at every step).
+        network_seconds: with segmentation-3.0's speech, the network runs at least once per
+            this many seconds once there is a speaker, and between for a new voice (0: always).
         device, bf16: where and how the network runs.
     """
 
