@@ -154,6 +154,7 @@ class StreamingDiarizer:
         self._mapping: np.ndarray | None = None  # the last step's speaker per column
         self._unlinked = 0  # final frames labelled since the network last ran
         self._path = np.zeros(0, dtype=np.int64)  # the last final frames' speakers (2 s)
+        self._voices: tuple[tuple, np.ndarray | None] = ((), None)  # see _voice_scores
 
     @classmethod
     def from_pretrained(
@@ -190,9 +191,8 @@ class StreamingDiarizer:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         self.audio.add(samples)
         start = self._final
-        while (
-            self._final + self.block + self.lookahead
-        ) * SAMPLES_PER_FRAME <= self.audio.received:
+        ahead = (self.block + self.lookahead) * SAMPLES_PER_FRAME
+        while self._final * SAMPLES_PER_FRAME + ahead <= self.audio.received:
             self._step(self.block, self.lookahead)
         turns = self.turn_tracker.update(self._history, self._final, self.uri)
         return StreamUpdate(start, self._history[start : self._final].copy(), turns)
@@ -230,8 +230,7 @@ class StreamingDiarizer:
             self._unlinked += block
         else:
             probs = self.model.probs(window)
-            # frames the steps before labelled without the network are linked now (their
-            # labels stay): their columns create speakers and move centroids as any others
+            # frames labelled at steps without the network are linked now (their labels stay)
             back = min(self._unlinked, known)
             lead = self.audio.samples((first - back) * SAMPLES_PER_FRAME, first * SAMPLES_PER_FRAME)
             gated = np.concatenate([lead * self.audio.gain, audio])
@@ -309,8 +308,7 @@ class StreamingDiarizer:
     def _label(
         self, window: torch.Tensor, known: int, start: int, stop: int, tracks: np.ndarray
     ) -> None:
-        """Label window frames ``[start, stop)`` (after ``known`` final ones) by voice with the
-        speakers so far, at the level of segmentation-3.0's speech ``tracks`` (no network)."""
+        """Label window frames ``[start, stop)`` by voice with the speakers so far (no network)."""
         heard = tracks[:, start - known : stop - known]
         first = self._final - known + start
         self._grow(first + stop - start, self.linker.num_speakers)
@@ -346,14 +344,16 @@ class StreamingDiarizer:
         self._path = np.concatenate([self._path, path])[-SECOND_SPEAKER_REACH:]
 
     def _voice_scores(self, window: torch.Tensor, start: int, stop: int) -> np.ndarray:
-        """Cosine of each window frame's 0.4-s CAM++ embedding in ``[start, stop)`` with every
-        speaker's running centroid. Shape: -> (stop - start, speakers)"""
-        width = max(1, round(self.config.resegment_seconds / FRAME_SHIFT))
-        begin, end = max(0, start - width), min(len(window), stop + width)
-        with torch.inference_mode():
-            sliding = self.model.campplus.embed_sliding(window[begin:end], width)
-        frames = unit_rows(sliding[start - begin : stop - begin].double().cpu().numpy())
-        return frames @ unit_rows(np.stack(self.linker.centroids)).T
+        """Cosine of each frame's 0.4-s CAM++ embedding in ``[start, stop)`` with every centroid,
+        the embeddings kept for the step's next call on the same frames. Shape: (stop - start, S)"""
+        if self._voices[0] != (self._final, start, stop):
+            width = max(1, round(self.config.resegment_seconds / FRAME_SHIFT))
+            begin, end = max(0, start - width), min(len(window), stop + width)
+            with torch.inference_mode():
+                sliding = self.model.campplus.embed_sliding(window[begin:end], width)
+            frames = unit_rows(sliding[start - begin : stop - begin].double().cpu().numpy())
+            self._voices = ((self._final, start, stop), frames)
+        return self._voices[1] @ unit_rows(np.stack(self.linker.centroids)).T
 
     def _start_speech(self, first: int, stop: int) -> Future[np.ndarray] | None:
         """Start segmentation-3.0 on the 10 s ending with frames ``[first, stop)`` (None without

@@ -234,8 +234,9 @@ def add_second_speakers(
     speaker in time, else (with ``local_track`` and ``config.overlap_voice_seconds``) a voice
     heard only over another (:func:`overlap_voices`) in a column of its own, if it holds
     ``overlap_voice_seconds`` and, as a cluster must, ``min_cluster_share`` of the file's
-    speech (capped as clusters are, ``MAX_MIN_SIZE`` windows; without it, long-form dev: counts right 4 ->
-    2 of 6). At most ``room`` such voices, the longest (None: no limit; count hints).
+    speech (capped as clusters are, ``MAX_MIN_SIZE`` windows; without it, long-form dev:
+    counts right 4 -> 2 of 6). At most ``room`` such voices, the longest (None: no limit;
+    count hints).
 
     Shape:
         output (T, S), frame_labels (T,), speech (T,), overlap (T,),
