@@ -217,12 +217,44 @@ class OnlineLinker:
         continuity_threshold: least agreement with a speaker's final frames.
         max_speakers: cap on the number of speakers (new voices beyond it join the closest).
         centroids: per speaker, the mass-weighted sum of its unit embeddings.
+        centering: share of the mean of every embedding linked so far taken off both sides
+            before they are compared (0: raw cosine), as the offline clustering centres a
+            file's windows: the voices of one recording share its channel.
+        shared: two columns of one step may join the same speaker (the network splits one
+            voice over two columns more often than it hears two voices alike).
     """
 
     threshold: float
     continuity_threshold: float = 0.5
     max_speakers: int | None = None
     centroids: list[np.ndarray] = field(default_factory=list)
+    centering: float = 0.0
+    shared: bool = False
+    _total: np.ndarray | None = None  # mass-weighted sum of every linked unit embedding
+    _mass: float = 0.0
+
+    def _centred(self, x: np.ndarray) -> np.ndarray:
+        """Unit rows with ``centering`` times the stream's mean embedding so far taken off.
+        Shape: (N, E) -> (N, E)"""
+        x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+        if not self.centering or self._total is None:
+            return x
+        return x - self.centering * self._total / self._mass
+
+    @classmethod
+    def for_stream(cls, config, by_voice: bool, max_speakers: int | None) -> OnlineLinker:
+        """The stream's linker for a :class:`~diarize.inference.longform.LongformConfig`: by
+        voice (CAM++) with its ``stream_*`` settings, else by ``link_threshold``."""
+        if not by_voice:
+            return cls(config.link_threshold, config.continuity_threshold, max_speakers)
+        threshold = config.stream_link_threshold
+        return cls(
+            config.cluster_threshold if threshold is None else threshold,
+            config.continuity_threshold,
+            max_speakers,
+            centering=config.stream_centering,
+            shared=config.stream_shared,
+        )
 
     @property
     def num_speakers(self) -> int:
@@ -263,14 +295,20 @@ class OnlineLinker:
                     taken.add(int(col))
         todo = [k for k in range(columns) if active[k] and mapping[k] < 0]
         todo = [k for k in todo if embeddings[k] is not None]
-        free = [g for g in range(self.num_speakers) if g not in taken]
+        free = [g for g in range(self.num_speakers) if self.shared or g not in taken]
         if todo and free:
-            known = np.stack([self.centroids[g] for g in free])
-            similarity = cosine_matrix(np.stack([embeddings[k] for k in todo]), known)
+            known = self._centred(np.stack([self.centroids[g] for g in free]))
+            similarity = cosine_matrix(
+                self._centred(np.stack([embeddings[k] for k in todo])), known
+            )
             if previous is not None and stickiness:
                 before = np.array([previous[k] for k in todo])[:, None]
                 similarity = similarity + stickiness * (before == np.array(free)[None, :])
-            rows, cols = linear_sum_assignment(similarity, maximize=True)
+            if self.shared:
+                rows = np.arange(len(todo))
+                cols = similarity.argmax(axis=1)
+            else:
+                rows, cols = linear_sum_assignment(similarity, maximize=True)
             for row, col in zip(rows, cols, strict=True):
                 full = self.max_speakers is not None and self.num_speakers >= self.max_speakers
                 if similarity[row, col] >= self.threshold or full:
@@ -293,5 +331,9 @@ class OnlineLinker:
             if speaker < 0 or embedding is None or masses[column] <= 0:
                 continue
             norm = np.linalg.norm(embedding)
-            if norm > 0:
-                self.centroids[speaker] += float(masses[column]) * embedding / norm
+            if norm <= 0:
+                continue
+            weighted = float(masses[column]) * embedding / norm
+            self.centroids[speaker] += weighted
+            self._total = weighted if self._total is None else self._total + weighted
+            self._mass += float(masses[column])

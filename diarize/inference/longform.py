@@ -121,6 +121,12 @@ class LongformConfig:
             fewer than this times the windows that segmentation-3.0's one-speaker frames give
             takes its windows from those frames instead
             (:func:`~diarize.inference.voices.solo_windows`). 0: off.
+        stream_centering, stream_link_threshold, stream_shared: streaming with CAM++: a
+            column's voice is compared with the speakers' running centroids after this share
+            of the mean of every voice linked so far is taken off both, joins the most similar
+            at ``stream_link_threshold`` or more (None: ``cluster_threshold``), and may join a
+            speaker that another column of the step took
+            (:meth:`~diarize.inference.linking.OnlineLinker.for_stream`).
         window_seconds, hop_seconds: the clustered windows' length and spacing.
         speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
             speech (used for windows) when exactly one does.
@@ -159,6 +165,9 @@ class LongformConfig:
     overlap_threshold: float = 0.5
     solo_fallback: float = 0.0
     local_speakers: bool = True
+    stream_centering: float = 0.0
+    stream_shared: bool = False
+    stream_link_threshold: float | None = None
     overlap_voice_seconds: float = 0.0
     window_seconds: float = 2.0
     hop_seconds: float = 0.64

@@ -136,10 +136,8 @@ class StreamingDiarizer:
         # with CAM++ and identity: clustering, a column is recognised by its recent solo
         # speech alone (see _step); otherwise by continuity, then its pooled embedding
         self.by_voice = clusters_by_voice(network, self.config)
-        self.linker = OnlineLinker(
-            self.config.cluster_threshold if self.by_voice else self.config.link_threshold,
-            self.config.continuity_threshold,
-            num_speakers if num_speakers is not None else max_speakers,
+        self.linker = OnlineLinker.for_stream(
+            self.config, self.by_voice, num_speakers if num_speakers is not None else max_speakers
         )
         with_segmentation = self.by_voice and self.config.speech_source == "segmentation"
         self._speech = BackgroundSpeech(self.model.segmentation) if with_segmentation else None
