@@ -23,8 +23,12 @@ Everything here works on numpy arrays and is independent of the network.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # longform imports this module
+    from diarize.inference.longform import LongformConfig
 
 __all__ = [
     "OnlineLinker",
@@ -230,19 +234,20 @@ class OnlineLinker:
     centroids: list[np.ndarray] = field(default_factory=list)
     centering: float = 0.0
     shared: bool = False
-    _total: np.ndarray | None = None  # mass-weighted sum of every linked unit embedding
-    _mass: float = 0.0
+    _mass: float = 0.0  # seconds of solo speech in all the centroids
 
     def _centred(self, x: np.ndarray) -> np.ndarray:
-        """Unit rows with ``centering`` times the stream's mean embedding so far taken off.
-        Shape: (N, E) -> (N, E)"""
+        """Unit rows with ``centering`` times the stream's mean embedding so far (all the
+        centroids' sums over their mass) taken off. Shape: (N, E) -> (N, E)"""
         x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-        if not self.centering or self._total is None:
+        if not self.centering or self._mass <= 0:
             return x
-        return x - self.centering * self._total / self._mass
+        return x - self.centering * np.sum(self.centroids, axis=0) / self._mass
 
     @classmethod
-    def for_stream(cls, config, by_voice: bool, max_speakers: int | None) -> OnlineLinker:
+    def for_stream(
+        cls, config: LongformConfig, by_voice: bool, max_speakers: int | None
+    ) -> OnlineLinker:
         """The stream's linker for a :class:`~diarize.inference.longform.LongformConfig`: by
         voice (CAM++) with its ``stream_*`` settings, else by ``link_threshold``."""
         if not by_voice:
@@ -331,9 +336,6 @@ class OnlineLinker:
             if speaker < 0 or embedding is None or masses[column] <= 0:
                 continue
             norm = np.linalg.norm(embedding)
-            if norm <= 0:
-                continue
-            weighted = float(masses[column]) * embedding / norm
-            self.centroids[speaker] += weighted
-            self._total = weighted if self._total is None else self._total + weighted
-            self._mass += float(masses[column])
+            if norm > 0:
+                self.centroids[speaker] += float(masses[column]) * embedding / norm
+                self._mass += float(masses[column])
