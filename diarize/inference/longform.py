@@ -111,12 +111,12 @@ class LongformConfig:
             cluster (two windows or more) it tells apart from the one it would join stays.
         overlap_threshold: with the segmentation network, a speech frame whose probability
             of two speakers exceeds this also gets a second speaker
-            (:func:`~diarize.inference.voices.second_speakers`).
+            (:func:`~diarize.inference.overlap.second_speakers`).
         overlap_voice_seconds: with the segmentation network and ``local_speakers``, a
             voice that its 10-s windows hear only over someone else, on at least this many
             seconds of overlapped frames that have no other second speaker (and on at least
             ``min_cluster_share`` of the file's speech, at most 19.2 s), becomes a speaker of
-            its own (:func:`~diarize.inference.voices.overlap_voices`). 0: off.
+            its own (:func:`~diarize.inference.overlap.overlap_voices`). 0: off.
         solo_fallback: with the segmentation network, a chunk whose network columns give
             fewer than this times the windows that segmentation-3.0's one-speaker frames give
             takes its windows from those frames instead

@@ -45,11 +45,11 @@ from diarize.inference.clustering import unit_rows, viterbi
 from diarize.inference.latency import LATENCY_PRESETS, latency_frames
 from diarize.inference.linking import OnlineLinker, agreement
 from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, WindowModel
+from diarize.inference.overlap import SECOND_SPEAKER_REACH, stream_second_speakers
 from diarize.inference.postprocess import PostProcessingParams, mask_to_segments
 from diarize.inference.stream_audio import StreamAudio
 from diarize.inference.stream_speech import BackgroundSpeech, one_thread
 from diarize.inference.turn_tracker import TurnTracker
-from diarize.inference.voices import SECOND_SPEAKER_REACH, stream_second_speakers
 from diarize.inference.window_model import clusters_by_voice
 from diarize.models.segmentation import WINDOW_SECONDS
 
@@ -320,7 +320,7 @@ class StreamingDiarizer:
         each frame's 0.4-s embedding against every speaker's running centroid, along a Viterbi
         path from the last final frame's speaker (:func:`~diarize.inference.clustering.resegment`);
         a frame whose ``both`` (overlap) is high also gets a second speaker
-        (:func:`~diarize.inference.voices.stream_second_speakers`). The columns only decide when
+        (:func:`~diarize.inference.overlap.stream_second_speakers`). The columns only decide when
         a new speaker appears and move the centroids.
 
         Shape:

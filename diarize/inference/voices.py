@@ -1,28 +1,26 @@
 """Speaker identity by voice on a whole recording: the network says when, CAM++ says who.
 
 The path of :func:`~diarize.inference.longform.longform_posteriors` for networks with the CAM++
-front end and ``identity: clustering``: the chunks of the file pass once, leaving the speech
-posterior of every frame, the CAM++ embeddings of short solo-speech windows and, per frame, the
-embedding of its own 0.4 s; the windows are clustered at the end
-(:mod:`diarize.inference.clustering`) and every frame is labelled.
+front end and ``identity: clustering``, in two steps: the chunks of the file pass once
+(:func:`gather_evidence`), leaving the speech posterior of every frame, the CAM++ embeddings of
+short solo-speech windows and, per frame, the embedding of its own 0.4 s; then the windows are
+clustered (:mod:`diarize.inference.clustering`) and every frame is labelled
+(:func:`decide_speakers`). Only the first step runs the networks, so experiments with the
+second replay a recorded first step (``scripts/dev/cluster_replay.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
-from diarize.inference.clustering import (
-    MAX_MIN_SIZE,
-    cluster_windows,
-    label_frames,
-    resegment,
-    window_spans,
-)
+from diarize.inference.clustering import cluster_windows, label_frames, resegment, window_spans
+from diarize.inference.overlap import add_second_speakers
 
 if TYPE_CHECKING:
     from diarize.inference.longform import ChunkWindow, LongformConfig
@@ -30,14 +28,42 @@ if TYPE_CHECKING:
     from diarize.inference.window_model import WindowModel
 
 __all__ = [
-    "add_second_speakers",
+    "FileEvidence",
     "clustered_posteriors",
-    "overlap_voices",
-    "second_speakers",
+    "decide_speakers",
+    "gather_evidence",
     "solo_windows",
-    "stream_second_speakers",
     "window_local_speakers",
 ]
+
+
+@dataclass
+class FileEvidence:
+    """What one pass of the networks over a file leaves for deciding who speaks when.
+
+    Attributes:
+        speech, overlap: per frame, the probability of speech and of two people at once.
+        spans: the solo-speech windows, as frame ranges of the file.
+        vectors: one CAM++ embedding per window, or None without windows.
+        local: per window, the segmentation windows that heard it as one local speaker, or
+            None (no segmentation network, or local speakers off).
+        frame_vectors: per frame, the embedding of its own ``resegment_seconds`` (float16), or
+            None (``resegment_seconds`` 0).
+        local_track: per frame, the segmentation's local speakers (``overlap_voice_seconds``
+            only), or None.
+
+    Shape:
+        speech (T,), overlap (T,), vectors (N, E), frame_vectors (T, E),
+        local_track (T, slots, 3)
+    """
+
+    speech: np.ndarray
+    overlap: np.ndarray
+    spans: list[tuple[int, int]]
+    vectors: np.ndarray | None
+    local: list[list[tuple[Hashable, int]]] | None
+    frame_vectors: np.ndarray | None
+    local_track: np.ndarray | None
 
 
 def clustered_posteriors(
@@ -50,22 +76,24 @@ def clustered_posteriors(
     min_speakers: int | None,
     max_speakers: int | None,
 ) -> np.ndarray:
-    """Speech from the network, speakers from clustering CAM++ windows of the whole file.
+    """Speech from the network, speakers from clustering CAM++ windows of the whole file:
+    :func:`decide_speakers` on :func:`gather_evidence`. Shape: -> (T, S), S >= ``columns``"""
+    evidence = gather_evidence(model, source, windows, config)
+    hints = (num_speakers, min_speakers, max_speakers)
+    return decide_speakers(evidence, config, columns, *hints)
+
+
+def gather_evidence(
+    model: WindowModel, source: AudioSource, windows: list[ChunkWindow], config: LongformConfig
+) -> FileEvidence:
+    """One pass of the networks over the file's chunks.
 
     Each chunk contributes the speech posterior of its own frames (the largest column) and one
-    CAM++ embedding per window of solo speech (:func:`~diarize.inference.clustering.window_spans`
-    over the runs of frames where one column, and only it, exceeds ``speech_threshold``: a
-    window never straddles a change of column, which is often a change of speaker); the
-    windows of the file are clustered at the end, and every frame is labelled by the
-    embedding of its own short neighbourhood (:func:`~diarize.inference.clustering.resegment`;
-    kept per frame as the chunks pass, 192 half floats per 80 ms, 17 MB an hour) or, with
-    ``resegment_seconds`` 0, takes the label of the nearest window. The returned column ``s``
-    holds the speech posterior on the frames labelled ``s``, so the post-processing
-    thresholds keep their meaning. Where the segmentation network hears two people at once
-    (``speech_source`` other than ``network``), the frame gets a second speaker: the nearest
-    other speaker in time (:func:`~diarize.inference.voices.second_speakers`); the
-    network's own second column was measured to add more false alarm than it recovers
-    (README).
+    CAM++ embedding per window of solo speech (:func:`solo_windows`: where one column, and only
+    it, exceeds ``speech_threshold``, so that a window never straddles a change of column,
+    which is often a change of speaker); with ``resegment_seconds``, every frame keeps the
+    embedding of its own short neighbourhood as the chunks pass (192 half floats per 80 ms,
+    17 MB an hour).
     """
     total = num_model_frames(source.num_samples)
     speech = np.zeros(total, dtype=np.float32)
@@ -115,12 +143,39 @@ def clustered_posteriors(
                 local = None
             elif local is not None:  # a segmentation window is (chunk, window in the chunk)
                 local.extend(window_local_speakers(heard, a, b, number) for a, b in chunk_spans)
-    if not spans:  # no clean speech to recognise anyone by: one speaker, if any
+    stacked = np.stack(vectors) if vectors else None
+    return FileEvidence(speech, overlap, spans, stacked, local, frame_vectors, local_track)
+
+
+def decide_speakers(
+    evidence: FileEvidence,
+    config: LongformConfig,
+    columns: int,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
+) -> np.ndarray:
+    """Who speaks when, from a file's evidence: the windows are clustered over the whole file,
+    and every frame is labelled by the embedding of its own short neighbourhood
+    (:func:`~diarize.inference.clustering.resegment`) or, with ``resegment_seconds`` 0, takes
+    the label of the nearest window. The returned column ``s`` holds the speech posterior on
+    the frames labelled ``s``, so the post-processing thresholds keep their meaning. Where the
+    segmentation network hears two people at once (``speech_source`` other than
+    ``network``), the frame gets a second speaker
+    (:func:`~diarize.inference.overlap.add_second_speakers`); the network's own second column
+    was measured to add more false alarm than it recovers (README).
+
+    Shape:
+        -> (T, S) with S >= ``columns``
+    """
+    speech, vectors = evidence.speech, evidence.vectors
+    total = len(speech)
+    if vectors is None:  # no clean speech to recognise anyone by: one speaker, if any
         output = np.zeros((total, max(columns, 1)), dtype=np.float32)
         output[:, 0] = speech
         return output
     labels = cluster_windows(
-        np.stack(vectors),
+        vectors,
         config.cluster_threshold,
         config.min_cluster_windows,
         config.min_cluster_share,
@@ -130,25 +185,27 @@ def clustered_posteriors(
         centering=config.centering,
         centered_threshold=config.centered_threshold,
         merge_threshold=config.merge_threshold,
-        local=local,
+        local=evidence.local,
         distinct=config.distinct_threshold,
     )
-    if frame_vectors is not None and labels.max() > 0:
+    if evidence.frame_vectors is not None and labels.max() > 0:
         frame_labels = resegment(
-            frame_vectors,
-            np.stack(vectors),
+            evidence.frame_vectors,
+            vectors,
             labels,
             speech > config.speech_threshold,
             config.change_penalty,
             config.centering,
         )
     else:
-        frame_labels = label_frames(spans, labels, total)
+        frame_labels = label_frames(evidence.spans, labels, total)
     output = np.zeros((total, max(columns, 1, int(labels.max()) + 1)), dtype=np.float32)
     output[np.arange(total), frame_labels] = speech
     limit = num_speakers if num_speakers is not None else max_speakers
     room = None if limit is None else max(0, limit - (int(labels.max()) + 1))
-    return add_second_speakers(output, frame_labels, speech, overlap, config, local_track, room)
+    return add_second_speakers(
+        output, frame_labels, speech, evidence.overlap, config, evidence.local_track, room
+    )
 
 
 WINDOWS = 1 << 16  # segmentation windows numbered chunk * WINDOWS + window over a whole file
@@ -171,174 +228,6 @@ def window_local_speakers(
         if speakers.max() * 2 > stop - start:
             found.append(((chunk, int(window)), int(speakers.argmax())))
     return found
-
-
-SECOND_SPEAKER_REACH = 25  # frames (2 s): how far the other speaker of an overlap is looked for
-
-
-def stream_second_speakers(
-    before: np.ndarray,
-    path: np.ndarray,
-    level: np.ndarray,
-    overlap: np.ndarray,
-    config: LongformConfig,
-) -> np.ndarray:
-    """A stream step's second speakers: :func:`add_second_speakers` over the step's frames
-    ``path`` with the speakers of the final frames ``before`` them (what comes later is not
-    heard yet).
-
-    Shape:
-        before (B,), path (T,), level (T,), overlap (T,) -> (T,) speakers or -1
-    """
-    labels = np.concatenate([before, path])
-    flags = np.concatenate([np.zeros(len(before), dtype=bool), _overlapped(level, overlap, config)])
-    return second_speakers(labels, flags, SECOND_SPEAKER_REACH)[len(before) :]
-
-
-def second_speakers(labels: np.ndarray, overlapped: np.ndarray, reach: int = 25) -> np.ndarray:
-    """For each overlapped frame, the speaker of the nearest frame (at most ``reach`` frames
-    away, 2 s) labelled with someone else; -1 elsewhere or when there is none.
-
-    In conversation most overlap is at a change of turn (one finishing, the next starting)
-    or a short interjection, so the other voice is the one just before or after.
-
-    Shape:
-        labels (T,) ints (-1: nobody), overlapped (T,) bool -> (T,)
-    """
-    labels = np.asarray(labels)
-    second = np.full(len(labels), -1, dtype=np.int64)
-    for t in np.flatnonzero(overlapped):
-        own = labels[t]
-        for distance in range(1, reach + 1):
-            found = [
-                labels[u]
-                for u in (t - distance, t + distance)
-                if 0 <= u < len(labels) and labels[u] >= 0 and labels[u] != own
-            ]
-            if found:
-                second[t] = found[0]
-                break
-    return second
-
-
-def add_second_speakers(
-    output: np.ndarray,
-    frame_labels: np.ndarray,
-    speech: np.ndarray,
-    overlap: np.ndarray,
-    config: LongformConfig,
-    local_track: np.ndarray | None = None,
-    room: int | None = None,
-) -> np.ndarray:
-    """``output`` with the second speaker of every overlapped speech frame: the nearest other
-    speaker in time, else (with ``local_track`` and ``config.overlap_voice_seconds``) a voice
-    heard only over another (:func:`overlap_voices`) in a column of its own, if it holds
-    ``overlap_voice_seconds`` and, as a cluster must, ``min_cluster_share`` of the file's
-    speech (capped as clusters are, ``MAX_MIN_SIZE`` windows; without it, long-form dev:
-    counts right 4 -> 2 of 6). At most ``room`` such voices, the longest (None: no limit;
-    count hints).
-
-    Shape:
-        output (T, S), frame_labels (T,), speech (T,), overlap (T,),
-        local_track (T, slots, 3) or None -> (T, S')
-    """
-    overlapped = _overlapped(speech, overlap, config)
-    second = second_speakers(frame_labels, overlapped, SECOND_SPEAKER_REACH)
-    least = round(config.overlap_voice_seconds / FRAME_SHIFT)
-    if local_track is not None and least > 0:
-        # as clusters do: a voice needs its share of the file's speech, at most what
-        # MAX_MIN_SIZE windows hold (19.2 s)
-        spoken = int((speech > config.speech_threshold).sum())
-        cap = round(MAX_MIN_SIZE * config.hop_seconds / FRAME_SHIFT)
-        least = max(least, min(int(config.min_cluster_share * spoken), cap))
-        voices = overlap_voices(frame_labels, overlapped & (second < 0), local_track, least, room)
-        second = np.where(voices >= 0, voices, second)
-    has_second = second >= 0
-    if has_second.any() and second.max() >= output.shape[1]:
-        grown = np.zeros((len(output), int(second.max()) + 1), dtype=output.dtype)
-        grown[:, : output.shape[1]] = output
-        output = grown
-    output[np.flatnonzero(has_second), second[has_second]] = speech[has_second]
-    return output
-
-
-MIN_NAMED_FRAMES = 3  # solo frames with one of our labels that name a local speaker
-OVERLAP_VOICE_WINDOWS = 2  # windows that must hear a frame's unnamed voice (dev: 78 -> 82%
-# of counts right against one window, the same DER)
-
-
-def overlap_voices(
-    labels: np.ndarray,
-    overlapped: np.ndarray,
-    track: np.ndarray,
-    least: int,
-    room: int | None = None,
-) -> np.ndarray:
-    """Voices heard only while someone else talks: per frame, a new speaker (numbered after
-    ``labels``) or -1.
-
-    Clustering knows a voice only by its solo speech, so someone who talks over another for
-    most of a meeting excerpt is never found, and the nearest-other-speaker rule has nobody to
-    give those frames (real AMI excerpts: 13 s of one voice, all of it overlapped). Within
-    each 10-s window segmentation-3.0 tells up to three local speakers apart and hears which
-    two talk at once. A local speaker is named by the label most of its solo frames carry (at
-    least ``MIN_NAMED_FRAMES``). On an ``overlapped`` frame whose pair of local speakers holds
-    one unnamed speaker and no named one besides the frame's own, the unnamed one is a voice
-    heard only in overlap. A frame counts when ``OVERLAP_VOICE_WINDOWS`` of the windows
-    covering it hear so (segmentation-3.0's pairs are right on real meetings, 94% of frames
-    on AMI excerpts, but on simulated mixes a single window's are mostly wrong); the unnamed
-    speakers of the windows heard at one frame are one voice, and a voice heard on at least
-    ``least`` frames becomes a speaker (at most ``room`` of them, the longest heard).
-
-    Shape:
-        labels (T,), overlapped (T,), track (T, slots, 3): window, local speaker, pair -> (T,)
-    """
-    from diarize.models.segmentation import PAIRS
-
-    size = int(labels.max()) + 1 if len(labels) else 0
-    votes: dict[tuple[int, int], np.ndarray] = {}
-    frames, slots = np.nonzero((track[..., 1] >= 0) & (labels >= 0)[:, None])
-    for t, slot in zip(frames, slots, strict=True):
-        key = (int(track[t, slot, 0]), int(track[t, slot, 1]))
-        votes.setdefault(key, np.zeros(size, dtype=np.int64))[labels[t]] += 1
-    names = {key: int(c.argmax()) for key, c in votes.items() if c.max() >= MIN_NAMED_FRAMES}
-    unnamed: dict[int, list[tuple[int, int]]] = {}  # frame -> its unnamed local speakers
-    for t in np.flatnonzero(overlapped & (labels >= 0)):
-        for window, _, pair in track[t]:
-            if window < 0 or pair < 0:
-                continue
-            keys = [(int(window), k) for k in PAIRS[pair]]
-            missing = [key for key in keys if key not in names]
-            others = {names[key] for key in keys if key in names} - {int(labels[t])}
-            if len(missing) == 1 and not others:
-                unnamed.setdefault(int(t), []).append(missing[0])
-    parent: dict[tuple[int, int], tuple[int, int]] = {}
-
-    def root(key: tuple[int, int]) -> tuple[int, int]:
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
-
-    unnamed = {t: keys for t, keys in unnamed.items() if len(keys) >= OVERLAP_VOICE_WINDOWS}
-    for keys in unnamed.values():  # one frame, two windows: one voice
-        for key in keys[1:]:
-            parent[root(key)] = root(keys[0])
-    heard: dict[tuple[int, int], list[int]] = {}
-    for t, keys in unnamed.items():
-        heard.setdefault(root(keys[0]), []).append(t)
-    second = np.full(len(labels), -1, dtype=np.int64)
-    kept = [frames_of for frames_of in heard.values() if len(frames_of) >= least]
-    if room is not None and len(kept) > room:
-        longest = sorted(range(len(kept)), key=lambda i: -len(kept[i]))[:room]
-        kept = [kept[i] for i in sorted(longest)]
-    for fresh, voice_frames in enumerate(kept, start=size):
-        second[voice_frames] = fresh
-    return second
-
-
-def _overlapped(speech: np.ndarray, overlap: np.ndarray, config: LongformConfig) -> np.ndarray:
-    """Speech frames the segmentation network hears two people in. Shape: (T,), (T,) -> (T,)"""
-    return (overlap > config.overlap_threshold) & (speech > config.speech_threshold)
 
 
 def solo_windows(

@@ -176,7 +176,7 @@ class PyanNet(nn.Module):
         (:func:`~diarize.inference.clustering.cluster_windows`). A third field names the pair
         of local speakers (``PAIRS``) when the most likely class is two of them at once, else
         -1: who the second voice of an overlap is
-        (:func:`~diarize.inference.voices.local_second_speakers`).
+        (:func:`~diarize.inference.overlap.overlap_voices`).
 
         Shape:
             (num_samples,) -> (2, frames) [, (frames, LOCAL_SLOTS, 3) ints: window, speaker,

@@ -11,7 +11,7 @@ from diarize.inference.clustering import (
     viterbi,
     window_spans,
 )
-from diarize.inference.voices import second_speakers
+from diarize.inference.overlap import second_speakers
 
 
 def test_window_spans_cover_each_long_run_to_its_end_and_skip_short_ones():

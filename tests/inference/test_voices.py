@@ -68,7 +68,7 @@ def test_fallback_leaves_a_chunk_the_network_separates():
 def test_a_streams_overlapped_frame_also_gets_the_speaker_just_before():
     """Streaming, as offline: an overlapped frame gets the nearest other speaker, found among
     the final frames before the step when the step itself holds nobody else."""
-    from diarize.inference.voices import stream_second_speakers
+    from diarize.inference.overlap import stream_second_speakers
 
     config = LongformConfig()
     before = np.array([2, 2, 2, 0, 0])
@@ -103,7 +103,7 @@ def _two_windows_hear(pair_from: int, pair_to: int) -> np.ndarray:
 def test_a_voice_heard_only_over_another_becomes_a_speaker():
     """Clustering found one voice (label 0) everywhere; segmentation-3.0's two windows both
     hear a second voice over it on frames 100-160: that voice gets a new label there."""
-    from diarize.inference.voices import overlap_voices
+    from diarize.inference.overlap import overlap_voices
 
     labels = np.zeros(FRAMES, dtype=np.int64)
     overlapped = np.zeros(FRAMES, dtype=bool)
@@ -122,7 +122,7 @@ def test_a_voice_heard_only_over_another_becomes_a_speaker():
 def test_a_voice_someone_already_names_is_no_new_speaker():
     """The second local speaker talks alone before the overlap, as our label 1: it is named,
     so the overlap brings no new voice (the nearest-other rule gives those frames)."""
-    from diarize.inference.voices import overlap_voices
+    from diarize.inference.overlap import overlap_voices
 
     labels = np.zeros(FRAMES, dtype=np.int64)
     labels[50:90] = 1
@@ -137,7 +137,7 @@ def test_a_voice_someone_already_names_is_no_new_speaker():
 def test_second_speakers_fill_new_columns_for_voices_heard_only_in_overlap():
     """add_second_speakers: the nearest other speaker first; where there is none, a voice
     heard only in overlap, in a column of its own; off with ``overlap_voice_seconds`` 0."""
-    from diarize.inference.voices import add_second_speakers
+    from diarize.inference.overlap import add_second_speakers
 
     labels = np.zeros(FRAMES, dtype=np.int64)
     speech = np.full(FRAMES, 0.9, np.float32)
@@ -163,7 +163,7 @@ def test_second_speakers_fill_new_columns_for_voices_heard_only_in_overlap():
 def test_a_voice_heard_only_in_overlap_needs_its_share_of_a_long_files_speech():
     """As a cluster does: 4.8 s heard only in overlap is a speaker in 4 minutes of speech
     where ``min_cluster_share`` asks for 1% (2.4 s), not where it asks for 5% (12 s)."""
-    from diarize.inference.voices import add_second_speakers
+    from diarize.inference.overlap import add_second_speakers
 
     frames = 3000
     labels = np.zeros(frames, dtype=np.int64)
