@@ -37,4 +37,6 @@ def test_replay_reproduces_the_recorded_run_and_follows_changed_settings(tmp_pat
     merged = {line.split()[7] for line in (changed / "talk.rttm").read_text().splitlines()}
     assert len(merged) == 1
     # a setting of the networks' pass needs a new recording
-    assert run(monkeypatch, "replay", manifest, evidence, changed, "--longform", "hop_seconds=1") == 2
+    assert (
+        run(monkeypatch, "replay", manifest, evidence, changed, "--longform", "hop_seconds=1") == 2
+    )
