@@ -77,12 +77,15 @@ def main() -> None:
         return store[key]
 
     voices.gather_evidence = played
-    with tempfile.TemporaryDirectory() as temp:
-        config = Path(temp) / "longform.yaml"
-        config.write_text(yaml.safe_dump(settings))
-        out = args.out or Path(temp) / "out"
-        command = ["infer", str(args.manifest), "--out", str(out), "--longform", str(config)]
-        code = diarize_main([*command, "--overwrite", "--quiet"])
+    try:
+        with tempfile.TemporaryDirectory() as temp:
+            config = Path(temp) / "longform.yaml"
+            config.write_text(yaml.safe_dump(settings))
+            out = args.out or Path(temp) / "out"
+            command = ["infer", str(args.manifest), "--out", str(out), "--longform", str(config)]
+            code = diarize_main([*command, "--overwrite", "--quiet"])
+    finally:
+        voices.gather_evidence = gather
     if recording:
         args.evidence.parent.mkdir(parents=True, exist_ok=True)
         args.evidence.write_bytes(pickle.dumps(store, protocol=pickle.HIGHEST_PROTOCOL))

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+import diarize.inference.voices as voices
+
 SCRIPT = Path(__file__).parents[2] / "scripts" / "dev" / "cluster_replay.py"
 EXAMPLE = Path(__file__).parents[2] / "diarize" / "examples" / "conversation_3speakers.flac"
 
@@ -36,6 +38,8 @@ def test_replay_reproduces_the_recorded_run_and_follows_changed_settings(tmp_pat
     assert run(monkeypatch, *args) == 0
     merged = {line.split()[7] for line in (changed / "talk.rttm").read_text().splitlines()}
     assert len(merged) == 1
+    # the networks' pass is diarize's own again (the script patched it while it ran)
+    assert voices.gather_evidence.__module__ == "diarize.inference.voices"
     # a setting of the networks' pass needs a new recording
     assert (
         run(monkeypatch, "replay", manifest, evidence, changed, "--longform", "hop_seconds=1") == 2
