@@ -29,9 +29,20 @@ AUDIO_EXTENSIONS = (
 )
 
 
+# recordings in containers libsndfile cannot decode (AAC, WMA, AMR; video): phones and
+# meeting apps write them, so a folder's are listed and each fails with how to convert it
+UNDECODABLE_EXTENSIONS = (".m4a", ".aac", ".mp4", ".wma", ".amr", ".3gp", ".webm", ".mkv", ".mov")
+
+
 def is_audio_path(path: str | Path) -> bool:
     """True when the file name has a known audio extension (case-insensitive)."""
     return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def is_recording_path(path: str | Path) -> bool:
+    """True for audio (:func:`is_audio_path`) and for recordings this project cannot decode
+    (``UNDECODABLE_EXTENSIONS``), which a batch reports as failed instead of passing over."""
+    return is_audio_path(path) or Path(path).suffix.lower() in UNDECODABLE_EXTENSIONS
 
 
 def audio_duration(path: str | Path) -> float:
@@ -142,6 +153,12 @@ def unreadable_audio(path: Path, error: Exception) -> DiarizeError:
     the decoder's complaint without its "Error opening '<path>': " preamble."""
     if path.is_file() and path.stat().st_size == 0:
         return DiarizeError(f"{path}: empty file (0 bytes), not audio")
+    if path.suffix.lower() in UNDECODABLE_EXTENSIONS:
+        return DiarizeError(
+            f"{path}: {path.suffix[1:]} recordings cannot be decoded here (wav, flac, ogg, opus, "
+            f"mp3, aiff, au or sph can); convert it first, e.g. "
+            f"ffmpeg -i '{path.name}' -ac 1 -ar 16000 '{path.stem}.wav'"
+        )
     text = str(error).strip().splitlines()[-1] if str(error).strip() else ""
     text = re.sub(r"^Error opening .*?: ", "", text).replace(str(Path.cwd()) + "/", "")
     return DiarizeError(

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from diarize.audio.io import is_audio_path
+from diarize.audio.io import is_recording_path
 from diarize.data.manifest import ManifestEntry
 from diarize.errors import DiarizeError
 from diarize.io_utils import walk_files
@@ -38,7 +38,8 @@ def expand_inputs(inputs: Iterable[str | Path | ManifestEntry]) -> list[Manifest
     """Recordings named by files, folders and manifests, in the order given.
 
     Folders are searched recursively and their files sorted by path; hidden files (``.name``,
-    e.g. partial writes) are skipped. A file named explicitly is taken whatever its extension;
+    e.g. partial writes) are skipped, and so are files that are not recordings (an m4a or
+    mp4 is kept: it fails with how to convert it, rather than go unnoticed). A file named explicitly is taken whatever its extension;
     a :class:`ManifestEntry` is taken as it is (its uri made safe).
 
     Raises:
@@ -52,7 +53,7 @@ def expand_inputs(inputs: Iterable[str | Path | ManifestEntry]) -> list[Manifest
             continue
         path = Path(raw)
         if path.is_dir():
-            found = walk_files(path, is_audio_path)
+            found = walk_files(path, is_recording_path)
             if not found:
                 raise DiarizeError(f"{path}: folder has no audio files")
             items.extend(ManifestEntry(p, uniq_id=safe_uri(p.stem)) for p in found)

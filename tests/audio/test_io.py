@@ -50,6 +50,13 @@ def test_broken_files_name_the_file(tmp_path, content, reason):
         load_audio(path)
 
 
+def test_an_undecodable_recording_says_how_to_convert_it(tmp_path):
+    path = tmp_path / "call.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A ")
+    with pytest.raises(DiarizeError, match=r"call\.m4a: m4a recordings cannot be decoded.*ffmpeg"):
+        load_audio(path)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(DiarizeError, match="no such audio file"):
         load_audio(tmp_path / "nope.wav")

@@ -24,6 +24,13 @@ def test_folder_is_recursive_case_insensitive_and_sorted(tmp_path):
     assert items[1].audio_filepath == tmp_path / "b" / "deep" / "Z.WAV"
 
 
+def test_a_folder_lists_phone_and_video_recordings_so_that_they_fail_loudly(tmp_path):
+    _wav(tmp_path / "a.wav")
+    (tmp_path / "call.M4A").write_bytes(b"not decodable here")
+    (tmp_path / "notes.txt").write_text("x")
+    assert [i.uri for i in expand_inputs([tmp_path])] == ["a", "call"]
+
+
 def test_unicode_and_spaces_give_rttm_safe_uris(tmp_path):
     path = _wav(tmp_path / "réunion du lundi 1.wav")
     (item,) = expand_inputs([path])
