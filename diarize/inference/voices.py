@@ -196,6 +196,7 @@ def decide_speakers(
             speech > config.speech_threshold,
             config.change_penalty,
             config.centering,
+            config.resegment_iterations,
         )
     else:
         frame_labels = label_frames(evidence.spans, labels, total)
