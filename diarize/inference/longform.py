@@ -137,7 +137,7 @@ class LongformConfig:
             by the embedding of the ``resegment_seconds`` around it, compared with the
             speakers' centroids along a Viterbi path that pays ``change_penalty`` (cosine
             similarity) per change of speaker
-            (:func:`~diarize.inference.clustering.resegment`). 0: off, every frame takes the
+            (:func:`~diarize.inference.frame_labels.resegment`). 0: off, every frame takes the
             label of the nearest clustered window.
         resegment_iterations: times the speakers' centroids are made again from the speech
             frames the path gave them, and the path found again (0: from the windows only;

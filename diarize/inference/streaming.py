@@ -16,7 +16,7 @@ as offline long files; its columns are linked to the stream's speakers by
 CAM++ embeddings against the running centroids). With CAM++ the columns only create speakers
 and move centroids (the network runs at every other step, and between for a new voice); every
 frame is labelled by the voice of its own 0.4 s, as offline
-(:func:`~diarize.inference.clustering.resegment`), where segmentation-3.0 hears speech in the
+(:func:`~diarize.inference.frame_labels.resegment`), where segmentation-3.0 hears speech in the
 last 10 s; where it hears two people, the frame also gets the nearest other speaker among the
 final frames of the last 2 s and the step's own, as offline. A step's fbank
 frames are normalised by the mean of the last ``norm_seconds`` (6 s) of the stream, as an
@@ -41,7 +41,8 @@ import torch
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
 from diarize.audio.io import SAMPLE_RATE
 from diarize.data.rttm import Turn
-from diarize.inference.clustering import unit_rows, viterbi
+from diarize.inference.clustering import unit_rows
+from diarize.inference.frame_labels import viterbi
 from diarize.inference.latency import LATENCY_PRESETS, latency_frames
 from diarize.inference.linking import OnlineLinker, agreement
 from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, WindowModel
@@ -318,7 +319,7 @@ class StreamingDiarizer:
     ) -> None:  # fmt: skip
         """Streaming by voice, as offline: one speaker per frame, at the level of speech, from
         each frame's 0.4-s embedding against every speaker's running centroid, along a Viterbi
-        path from the last final frame's speaker (:func:`~diarize.inference.clustering.resegment`);
+        path from the last final frame's speaker (:func:`~diarize.inference.frame_labels.resegment`);
         a frame whose ``both`` (overlap) is high also gets a second speaker
         (:func:`~diarize.inference.overlap.stream_second_speakers`). The columns only decide when
         a new speaker appears and move the centroids.

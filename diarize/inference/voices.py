@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
-from diarize.inference.clustering import cluster_windows, label_frames, resegment, window_spans
+from diarize.inference.clustering import cluster_windows, window_spans
+from diarize.inference.frame_labels import label_frames, resegment
 from diarize.inference.overlap import add_second_speakers
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def decide_speakers(
 ) -> np.ndarray:
     """Who speaks when, from a file's evidence: the windows are clustered over the whole file,
     and every frame is labelled by the embedding of its own short neighbourhood
-    (:func:`~diarize.inference.clustering.resegment`) or, with ``resegment_seconds`` 0, takes
+    (:func:`~diarize.inference.frame_labels.resegment`) or, with ``resegment_seconds`` 0, takes
     the label of the nearest window. The returned column ``s`` holds the speech posterior on
     the frames labelled ``s``, so the post-processing thresholds keep their meaning. Where the
     segmentation network hears two people at once (``speech_source`` other than

@@ -1,16 +1,11 @@
-"""Clustering speech windows into speakers (diarize.inference.clustering)."""
+"""Clustering speech windows into speakers, and every frame's speaker
+(diarize.inference.clustering, diarize.inference.frame_labels)."""
 
 import numpy as np
 import pytest
 
-from diarize.inference.clustering import (
-    cluster_windows,
-    label_frames,
-    resegment,
-    unit_rows,
-    viterbi,
-    window_spans,
-)
+from diarize.inference.clustering import cluster_windows, unit_rows, window_spans
+from diarize.inference.frame_labels import label_frames, resegment, viterbi
 from diarize.inference.overlap import second_speakers
 
 
@@ -321,14 +316,14 @@ def test_an_overlapped_frame_gets_the_nearest_other_speaker_as_its_second():
 
 
 def test_resegmenting_in_blocks_of_frames_changes_nothing(monkeypatch):
-    import diarize.inference.clustering as clustering
+    import diarize.inference.frame_labels as frame_labels
 
     windows, labels = _speakers([8, 8, 8], noise=0.3)
     rng = np.random.default_rng(3)
     frames = windows[rng.integers(0, len(windows), 500)] + 0.5 * rng.standard_normal((500, 16))
     speech = rng.random(500) > 0.2
     whole = resegment(frames, windows, labels, speech, 0.5, centering=0.5)
-    monkeypatch.setattr(clustering, "RESEGMENT_BLOCK", 7)
+    monkeypatch.setattr(frame_labels, "RESEGMENT_BLOCK", 7)
     np.testing.assert_array_equal(resegment(frames, windows, labels, speech, 0.5, 0.5), whole)
     assert len(np.unique(whole)) == 3
 
