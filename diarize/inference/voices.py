@@ -50,8 +50,9 @@ class FileEvidence:
             None (no segmentation network, or local speakers off).
         frame_vectors: per frame, the embedding of its own ``resegment_seconds`` (float16), or
             None (``resegment_seconds`` 0).
-        local_track: per frame, the segmentation's local speakers (``overlap_voice_seconds``
-            only), or None.
+        local_track: per frame, the segmentation's local speakers (read by
+            ``overlap_voice_seconds``; 36 bytes a frame, 1.6 MB an hour), or None without the
+            segmentation network or with local speakers off.
 
     Shape:
         speech (T,), overlap (T,), vectors (N, E), frame_vectors (T, E),
@@ -104,8 +105,8 @@ def gather_evidence(
     frame_width = round(config.resegment_seconds / FRAME_SHIFT)
     frame_vectors: np.ndarray | None = None  # (total, E) float16, when resegmenting
     local: list[list[tuple[Hashable, int]]] | None = []  # per window: its local speakers
-    # the segmentation's local speakers over the whole file (total, slots, 3), for
-    # overlap_voice_seconds only
+    # the segmentation's local speakers over the whole file (total, slots, 3); kept whatever
+    # the decision settings, so that the evidence depends on the networks' settings alone
     local_track: np.ndarray | None = None
     with torch.inference_mode():
         for number, window in enumerate(windows):
@@ -117,7 +118,7 @@ def gather_evidence(
             own = probs[keep]
             speech[window.own_start : window.own_start + len(own)] = level[keep]
             overlap[window.own_start : window.own_start + len(own)] = both[keep]
-            if heard is not None and config.overlap_voice_seconds > 0:
+            if heard is not None:
                 if local_track is None:
                     local_track = np.full((total, *heard.shape[1:]), -1, dtype=np.int32)
                 track = heard[keep].copy()

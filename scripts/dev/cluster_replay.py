@@ -15,9 +15,9 @@ change reproduces the recorded run byte for byte.
         exp/ev/dev.pkl exp/replay/dev --longform merge_threshold=0.7
     diarize score --ref data/campplus/sim/dev/all.rttm --hyp exp/replay/dev
 
-The evidence is recorded with segmentation-3.0's local speakers kept per frame, so that
-``overlap_voice_seconds`` replays too. Settings that change the evidence itself (``GATHERED``)
-need a new recording and are refused.
+The evidence holds segmentation-3.0's local speakers per frame, so ``overlap_voice_seconds``
+replays too. Settings that change the evidence itself (``GATHERED``) need a new recording and
+are refused.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ GATHERED = {
     "window_seconds", "hop_seconds", "solo_fallback", "resegment_seconds", "local_speakers",
     "segmentation_hop_seconds", "silence_floor_db", "level_rms", "min_embed_seconds",
 }  # fmt: skip
-KEEP_LOCAL_TRACK = 1e9  # overlap_voice_seconds while recording: the track is kept, no voice made
 
 
 def main() -> None:
@@ -61,11 +60,7 @@ def main() -> None:
             parser.error(f"{key} changes the recorded evidence: record again with it")
         settings[key] = yaml.safe_load(value)
     recording = args.mode == "record"
-    if recording:
-        settings["overlap_voice_seconds"] = KEEP_LOCAL_TRACK
-        store: dict = {}
-    else:
-        store = pickle.loads(args.evidence.read_bytes())
+    store: dict = {} if recording else pickle.loads(args.evidence.read_bytes())
     gather = voices.gather_evidence
 
     def played(model, source, windows, config):
