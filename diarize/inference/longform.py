@@ -112,6 +112,11 @@ class LongformConfig:
         overlap_threshold: with the segmentation network, a speech frame whose probability
             of two speakers exceeds this also gets a second speaker
             (:func:`~diarize.inference.overlap.second_speakers`).
+        overlap_name_threshold: with the segmentation network and ``local_speakers``, an
+            overlapped frame with no other speaker within 2 s whose probability of two
+            speakers exceeds this gets the other speaker that segmentation-3.0's pair of
+            local speakers names (:func:`~diarize.inference.overlap.named_pair_speakers`).
+            None: off.
         overlap_voice_seconds: with the segmentation network and ``local_speakers``, a
             voice that its 10-s windows hear only over someone else, on at least this many
             seconds of overlapped frames that have no other second speaker (and on at least
@@ -166,6 +171,7 @@ class LongformConfig:
     speech_source: str = "network"
     segmentation_hop_seconds: float = 5.0
     overlap_threshold: float = 0.5
+    overlap_name_threshold: float | None = None
     solo_fallback: float = 0.0
     local_speakers: bool = True
     stream_centering: float = 0.0

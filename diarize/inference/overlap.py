@@ -3,9 +3,12 @@
 Clustering and the frame labels give every speech frame one speaker (its own voice). Where
 segmentation-3.0 hears two people at once (its overlap probability above
 ``overlap_threshold``), the frame gets a second one: the nearest other speaker in time
-(:func:`second_speakers`; in conversation most overlap is at a change of turn), else, as an
-option, a voice heard only over someone else (:func:`overlap_voices`). Offline files and
-streams share these rules (:func:`add_second_speakers`, :func:`stream_second_speakers`).
+(:func:`second_speakers`; in conversation most overlap is at a change of turn), else, where
+segmentation-3.0 is sure of the overlap, the speaker its pair of local speakers names
+(:func:`named_pair_speakers`), else, as an option, a voice heard only over someone else
+(:func:`overlap_voices`). Offline files and streams share the first rule
+(:func:`add_second_speakers`, :func:`stream_second_speakers`); the others need
+segmentation-3.0's local speakers of whole 10-s windows, which only offline files keep.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SECOND_SPEAKER_REACH",
     "add_second_speakers",
+    "named_pair_speakers",
     "overlap_voices",
     "second_speakers",
     "stream_second_speakers",
@@ -86,8 +90,11 @@ def add_second_speakers(
     room: int | None = None,
 ) -> np.ndarray:
     """``output`` with the second speaker of every overlapped speech frame: the nearest other
-    speaker in time, else (with ``local_track`` and ``config.overlap_voice_seconds``) a voice
-    heard only over another (:func:`overlap_voices`) in a column of its own, if it holds
+    speaker in time, else (with ``local_track`` and ``config.overlap_name_threshold``, where
+    the overlap probability exceeds it) the speaker segmentation-3.0's pair of local speakers
+    names (:func:`named_pair_speakers`), else (with ``local_track`` and
+    ``config.overlap_voice_seconds``) a voice heard only over another
+    (:func:`overlap_voices`) in a column of its own, if it holds
     ``overlap_voice_seconds`` and, as a cluster must, ``min_cluster_share`` of the file's
     speech (capped as clusters are, ``MAX_MIN_SIZE`` windows; without it, long-form dev:
     counts right 4 -> 2 of 6). At most ``room`` such voices, the longest (None: no limit;
@@ -99,6 +106,10 @@ def add_second_speakers(
     """
     overlapped = _overlapped(speech, overlap, config)
     second = second_speakers(frame_labels, overlapped, SECOND_SPEAKER_REACH)
+    if local_track is not None and config.overlap_name_threshold is not None:
+        sure = overlapped & (second < 0) & (overlap > config.overlap_name_threshold)
+        named = named_pair_speakers(frame_labels, sure, local_track)
+        second = np.where(named >= 0, named, second)
     least = round(config.overlap_voice_seconds / FRAME_SHIFT)
     if local_track is not None and least > 0:
         # as clusters do: a voice needs its share of the file's speech, at most what
@@ -151,12 +162,7 @@ def overlap_voices(
     from diarize.models.segmentation import PAIRS
 
     size = int(labels.max()) + 1 if len(labels) else 0
-    votes: dict[tuple[int, int], np.ndarray] = {}
-    frames, slots = np.nonzero((track[..., 1] >= 0) & (labels >= 0)[:, None])
-    for t, slot in zip(frames, slots, strict=True):
-        key = (int(track[t, slot, 0]), int(track[t, slot, 1]))
-        votes.setdefault(key, np.zeros(size, dtype=np.int64))[labels[t]] += 1
-    names = {key: int(c.argmax()) for key, c in votes.items() if c.max() >= MIN_NAMED_FRAMES}
+    names = _local_names(labels, track)
     unnamed: dict[int, list[tuple[int, int]]] = {}  # frame -> its unnamed local speakers
     for t in np.flatnonzero(overlapped & (labels >= 0)):
         for window, _, pair in track[t]:
@@ -189,6 +195,54 @@ def overlap_voices(
     for fresh, voice_frames in enumerate(kept, start=size):
         second[voice_frames] = fresh
     return second
+
+
+def named_pair_speakers(labels: np.ndarray, todo: np.ndarray, track: np.ndarray) -> np.ndarray:
+    """The second speaker of each ``todo`` frame that segmentation-3.0's local speakers name:
+    on a frame its windows hear as a pair of local speakers, the pair's named speaker (the
+    label most of its solo frames carry, :data:`MIN_NAMED_FRAMES` at least) other than the
+    frame's own, the one most of the windows covering the frame name; -1 where none does.
+
+    This is how pyannote's pipeline gives overlap a second speaker (every local speaker of a
+    window is mapped to a global one). Used where no other speaker talks within 2 s and
+    segmentation-3.0 is sure of the overlap (``overlap_name_threshold``: one person talks on
+    while another starts or backchannels). On the simulated sets' babble noise (unlabelled
+    background speech) its pairs are mostly wrong at lower overlap probabilities.
+
+    Shape:
+        labels (T,), todo (T,) bool, track (T, slots, 3): window, local speaker, pair -> (T,)
+    """
+    from diarize.models.segmentation import PAIRS
+
+    second = np.full(len(labels), -1, dtype=np.int64)
+    frames = np.flatnonzero(todo & (labels >= 0))
+    names = _local_names(labels, track) if len(frames) else {}
+    for t in frames:
+        votes: dict[int, int] = {}
+        for window, _, pair in track[t]:
+            if window < 0 or pair < 0:
+                continue
+            keys = ((int(window), k) for k in PAIRS[pair])
+            for name in {names[key] for key in keys if key in names} - {int(labels[t])}:
+                votes[name] = votes.get(name, 0) + 1
+        if votes:
+            second[t] = max(votes, key=votes.get)
+    return second
+
+
+def _local_names(labels: np.ndarray, track: np.ndarray) -> dict[tuple[int, int], int]:
+    """Per ``(window, local speaker)`` of segmentation-3.0, the label most of its solo frames
+    carry, if at least :data:`MIN_NAMED_FRAMES` do. Shape: labels (T,), track (T, slots, 3)"""
+    frames, slots = np.nonzero((track[..., 1] >= 0) & (labels >= 0)[:, None])
+    heard = np.stack([track[frames, slots, 0], track[frames, slots, 1], labels[frames]], axis=1)
+    triples, counts = np.unique(heard.astype(np.int64), axis=0, return_counts=True)
+    # per (window, local speaker): the most frequent label, the smallest on a tie
+    order = np.lexsort((triples[:, 2], -counts, triples[:, 1], triples[:, 0]))
+    triples, counts = triples[order], counts[order]
+    first = np.ones(len(triples), dtype=bool)
+    first[1:] = (triples[1:, :2] != triples[:-1, :2]).any(axis=1)
+    keep = first & (counts >= MIN_NAMED_FRAMES)
+    return {(int(w), int(k)): int(label) for w, k, label in triples[keep]}
 
 
 def _overlapped(speech: np.ndarray, overlap: np.ndarray, config: LongformConfig) -> np.ndarray:

@@ -183,3 +183,51 @@ def test_a_voice_heard_only_in_overlap_needs_its_share_of_a_long_files_speech():
 
     assert columns(0.01) == 2
     assert columns(0.05) == 1
+
+
+def _named_elsewhere() -> tuple[np.ndarray, np.ndarray]:
+    """Our speaker 1 talks alone on frames 10-40, heard there as window 0's local speaker 1 and
+    window 7's local speaker 2; both windows hear a pair with those local speakers on frames
+    100-160, where our labels say speaker 0 (nobody else within 2 s)."""
+    labels = np.zeros(FRAMES, dtype=np.int64)
+    labels[10:40] = 1
+    track = _two_windows_hear(100, 160)
+    track[10:40, 0, 1] = 1
+    track[10:40, 1, 1] = 2
+    return labels, track
+
+
+def test_a_lone_overlap_gets_the_speaker_its_local_pair_names():
+    from diarize.inference.overlap import MIN_NAMED_FRAMES, named_pair_speakers
+
+    labels, track = _named_elsewhere()
+    todo = np.zeros(FRAMES, dtype=bool)
+    todo[100:160] = True
+    named = named_pair_speakers(labels, todo, track)
+    assert np.flatnonzero(named >= 0).tolist() == list(range(100, 160))
+    assert set(named[100:160].tolist()) == {1}
+    # a local speaker with too few solo frames has no name: nobody
+    labels[10 + MIN_NAMED_FRAMES - 1 : 40] = 0
+    track[10 + MIN_NAMED_FRAMES - 1 : 40, :2, 1] = 0
+    assert (named_pair_speakers(labels, todo, track) < 0).all()
+
+
+def test_a_pair_name_is_given_only_where_the_overlap_is_sure():
+    """add_second_speakers with ``overlap_name_threshold`` 0.9: frames 100-130 (overlap 0.95)
+    get the named speaker, frames 130-160 (0.6, overlapped at 0.5 but not sure) get nobody;
+    None: nobody anywhere."""
+    from diarize.inference.overlap import add_second_speakers
+
+    labels, track = _named_elsewhere()
+    speech = np.full(FRAMES, 0.9, np.float32)
+    overlap = np.zeros(FRAMES, np.float32)
+    overlap[100:130], overlap[130:160] = 0.95, 0.6
+    output = np.zeros((FRAMES, 2), np.float32)
+    output[np.arange(FRAMES), labels] = speech
+    config = LongformConfig(overlap_name_threshold=0.9)
+    result = add_second_speakers(output.copy(), labels, speech, overlap, config, track)
+    both = np.flatnonzero((result > 0).sum(axis=1) == 2)
+    assert both.tolist() == list(range(100, 130))
+    off = replace(config, overlap_name_threshold=None)
+    result = add_second_speakers(output.copy(), labels, speech, overlap, off, track)
+    assert ((result > 0).sum(axis=1) <= 1).all()
