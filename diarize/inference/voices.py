@@ -51,8 +51,8 @@ class FileEvidence:
         frame_vectors: per frame, the embedding of its own ``resegment_seconds`` (float16), or
             None (``resegment_seconds`` 0).
         local_track: per frame, the segmentation's local speakers (read by
-            ``overlap_voice_seconds``; 36 bytes a frame, 1.6 MB an hour), or None without the
-            segmentation network or with local speakers off.
+            ``overlap_name_threshold`` and ``overlap_voice_seconds``; 36 bytes a frame, 1.6 MB
+            an hour), or None without the segmentation network or with local speakers off.
 
     Shape:
         speech (T,), overlap (T,), vectors (N, E), frame_vectors (T, E),

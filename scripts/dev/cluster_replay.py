@@ -15,9 +15,9 @@ change reproduces the recorded run byte for byte.
         exp/ev/dev.pkl exp/replay/dev --longform merge_threshold=0.7
     diarize score --ref data/campplus/sim/dev/all.rttm --hyp exp/replay/dev
 
-The evidence holds segmentation-3.0's local speakers per frame, so ``overlap_voice_seconds``
-replays too. Settings that change the evidence itself (``GATHERED``) need a new recording and
-are refused.
+The evidence holds segmentation-3.0's local speakers per frame, so ``overlap_name_threshold``
+and ``overlap_voice_seconds`` replay too. Settings that change the evidence itself
+(``GATHERED``) need a new recording and are refused.
 """
 
 from __future__ import annotations
