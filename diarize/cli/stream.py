@@ -20,7 +20,8 @@ Reads the audio in blocks of one step and prints each turn as an RTTM line as so
 final (it will not change); labels are stable for the whole stream. At the end writes
 DIR/<uri>.rttm (uri = file stem, or --uri; 'stdin' for -). '-' reads raw 16-bit little-endian
 mono 16 kHz PCM from stdin and gives the same RTTM as the same samples in a file.
-Latency presets (seconds): 0.32 (3 frames + 1 lookahead), 1.04 (11 + 2), 10 (124 + 1).
+Latency presets (seconds): 0.32 (3 frames + 1 lookahead), 1.04 (11 + 2), 10 (11 + 2, and
+111 frames held back and labelled again by voice before they are final).
 """
 
 
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from diarize.io_utils import check_writable_dir
 
     try:
-        block, lookahead = latency_frames(args.latency)
+        block, _, _ = latency_frames(args.latency)
     except ValueError as error:
         raise DiarizeError(f"--latency: {error}") from None
     if args.max_speakers is not None and args.max_speakers < 1:

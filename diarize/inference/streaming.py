@@ -8,11 +8,12 @@
     >>> stream.finish()                              # the rest, at the end of the stream
 
 Every step finalizes ``block`` new 80 ms frames once ``lookahead`` more frames have arrived,
-so a frame is labelled ``(block + lookahead) * 0.08`` s after it was heard (presets:
-0.32 s = 3 + 1 frames, 1.04 s = 11 + 2, 10 s = 124 + 1). The network sees the last
-``context_seconds`` of final frames plus the new ones, through the same :class:`WindowModel`
-as offline long files; its columns are linked to the stream's speakers by
-:class:`~diarize.inference.linking.OnlineLinker` (continuity with the final frames, then
+and releases them ``hold`` frames later, so a frame is labelled ``(block + lookahead + hold) *
+0.08`` s after it was heard (presets: 0.32 s = 3 + 1 frames, 1.04 s = 11 + 2, 10 s = 11 + 2 +
+111 held: :mod:`~diarize.inference.stream_hold` labels them again by voice). The network sees
+the last ``context_seconds`` of final frames plus the new ones, through the same
+:class:`WindowModel` as offline long files; its columns are linked to the stream's speakers
+by :class:`~diarize.inference.linking.OnlineLinker` (continuity with the final frames, then
 CAM++ embeddings against the running centroids). With CAM++ the columns only create speakers
 and move centroids (the network runs at every other step, and between for a new voice); every
 frame is labelled by the voice of its own 0.4 s, as offline
@@ -32,7 +33,7 @@ end).
 from __future__ import annotations
 
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, Window
 from diarize.inference.overlap import SECOND_SPEAKER_REACH, stream_second_speakers
 from diarize.inference.postprocess import PostProcessingParams, mask_to_segments
 from diarize.inference.stream_audio import StreamAudio
+from diarize.inference.stream_hold import StreamUpdate, relabel_held
 from diarize.inference.stream_speech import BackgroundSpeech, one_thread
 from diarize.inference.turn_tracker import TurnTracker
 from diarize.inference.window_model import clusters_by_voice
@@ -69,24 +71,6 @@ NETWORK_SECONDS = 1.76
 NEW_VOICE_SIMILARITY = 0.35
 NEW_VOICE_FRAMES = 3
 SEGMENTATION_FRAMES = round(WINDOW_SECONDS / FRAME_SHIFT)  # segmentation-3.0's, ending a step
-
-
-@dataclass(frozen=True)
-class StreamUpdate:
-    """What one call to ``feed``/``finish`` made final.
-
-    Attributes:
-        start: index of the first new final frame.
-        probs: posteriors of the new final frames, one column per stream speaker (by id).
-        turns: turns that became final, in file time, speakers named in order of first turn.
-
-    Shape:
-        probs (frames, speakers)
-    """
-
-    start: int
-    probs: np.ndarray
-    turns: list[Turn]
 
 
 class StreamingDiarizer:
@@ -126,7 +110,7 @@ class StreamingDiarizer:
         bf16: bool = False,
     ) -> None:
         self.config = longform or LongformConfig()
-        self.block, self.lookahead = latency_frames(latency)
+        self.block, self.lookahead, self.hold = latency_frames(latency)
         self.uri = uri
         self.context = int(round(context_seconds / FRAME_SHIFT))
         self.embed_context = int(round(embed_context_seconds / FRAME_SHIFT))
@@ -150,6 +134,7 @@ class StreamingDiarizer:
         self._ring: torch.Tensor | None = None  # final frame embeddings, the last `context`
         self._history = np.zeros((0, 0), dtype=np.float32)  # final posteriors (T, speakers)
         self._final = 0
+        self._released, self._released_label = 0, None  # see _release
         self._mapping: np.ndarray | None = None  # the last step's speaker per column
         self._unlinked = 0  # final frames labelled since the network last ran
         self._path = np.zeros(0, dtype=np.int64)  # the last final frames' speakers (2 s)
@@ -173,12 +158,12 @@ class StreamingDiarizer:
     @property
     def latency(self) -> float:
         """Seconds from hearing a frame to its final label."""
-        return (self.block + self.lookahead) * FRAME_SHIFT
+        return (self.block + self.lookahead + self.hold) * FRAME_SHIFT
 
     @property
     def probs(self) -> np.ndarray:
         """Final posteriors so far. Shape: (frames, speakers)"""
-        return self._history[: self._final]
+        return self._history[: self._released]
 
     @property
     def turns(self) -> list[Turn]:
@@ -189,22 +174,23 @@ class StreamingDiarizer:
         """Add samples (float32 mono 16 kHz, any number) and run every step they complete."""
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         self.audio.add(samples)
-        start = self._final
+        start = self._released
         ahead = (self.block + self.lookahead) * SAMPLES_PER_FRAME
         while self._final * SAMPLES_PER_FRAME + ahead <= self.audio.received:
             self._step(self.block, self.lookahead)
-        turns = self.turn_tracker.update(self._history, self._final, self.uri)
-        return StreamUpdate(start, self._history[start : self._final].copy(), turns)
+        turns = self.turn_tracker.update(self._history, self._released, self.uri)
+        return StreamUpdate(start, self._history[start : self._released].copy(), turns)
 
     def finish(self) -> StreamUpdate:
         """End of stream: label the frames still waiting and close every turn."""
-        start = self._final
+        start = self._released
         total = num_model_frames(self.audio.received)
         while self._final < total:
             self._step(min(self.block, total - self._final), 0)
+        self._release(everything=True)
         duration = self.audio.received / SAMPLE_RATE
-        turns = self.turn_tracker.update(self._history, self._final, self.uri, duration)
-        return StreamUpdate(start, self._history[start : self._final].copy(), turns)
+        turns = self.turn_tracker.update(self._history, self._released, self.uri, duration)
+        return StreamUpdate(start, self._history[start : self._released].copy(), turns)
 
     def _step(self, block: int, lookahead: int) -> None:
         first = self._final
@@ -244,6 +230,21 @@ class StreamingDiarizer:
         ring = torch.cat([past, new[:block]])
         self._ring = ring[-self.context :] if self.context else ring[:0]
         self._forget()
+        self._release()
+
+    def _release(self, everything: bool = False) -> None:
+        """Label the held frames again by voice with the centroids as they are now
+        (:func:`~diarize.inference.stream_hold.relabel_held`), then release those ``hold``
+        frames old (``everything``: all, at the end of the stream)."""
+        if self.hold and self.by_voice and self.linker.num_speakers > 1:
+            rows, centroids = slice(self._released, self._final), self.linker.centroids
+            self._history[rows] = relabel_held(
+                self._history[rows], self._ring, self.model.campplus, centroids, self.config,
+                self._released_label,
+            )  # fmt: skip
+        self._released = self._final if everything else max(self._released, self._final - self.hold)
+        if self._released and self._history[self._released - 1].any():
+            self._released_label = int(self._history[self._released - 1].argmax())
 
     def _link(
         self, window: torch.Tensor, probs: np.ndarray, known: int, start: int, stop: int, tracks

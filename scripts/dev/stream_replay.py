@@ -49,6 +49,13 @@ def main() -> None:
         "--longform", nargs="*", default=[], metavar="KEY=VALUE", help="LongformConfig changes"
     )
     parser.add_argument(
+        "--latency",
+        type=float,
+        default=1.04,
+        help="replay: a latency whose engine steps as 1.04 s does (1.04 or longer: the rest is "
+        "held), default 1.04",
+    )
+    parser.add_argument(
         "--network-seconds",
         type=float,
         help="the network's schedule (default: record at every "
@@ -75,7 +82,7 @@ def main() -> None:
         audio = load_audio(args.manifest.parent / entry["audio_filepath"])
         uri = entry.get("uniq_id") or Path(entry["audio_filepath"]).stem
         stream = StreamingDiarizer(
-            diarizer.network, 1.04, longform=longform, postprocessing=diarizer.postprocessing,
+            diarizer.network, args.latency, longform=longform, postprocessing=diarizer.postprocessing,
             uri=uri, device=diarizer.device, bf16=diarizer.bf16,
             network_seconds=args.network_seconds,
         )  # fmt: skip

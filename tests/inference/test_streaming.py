@@ -23,18 +23,19 @@ def stream_all(stream, audio, block=16000):
 
 
 def test_latency_presets():
-    assert latency_frames(0.32) == (3, 1)  # NeMo's
-    assert latency_frames(1.0) == (11, 2)  # NeMo's 6 + 7 costs twice the steps
-    assert latency_frames(10) == (124, 1)
-    assert sum(latency_frames(2.0)) == 25
+    assert latency_frames(0.32) == (3, 1, 0)  # NeMo's
+    assert latency_frames(1.0) == (11, 2, 0)  # NeMo's 6 + 7 costs twice the steps
+    assert latency_frames(10) == (11, 2, 111)  # the 1.04-s engine, the rest held
+    assert latency_frames(2.0) == (11, 2, 12)
+    assert latency_frames(0.8) == (5, 5, 0)
     with pytest.raises(ValueError):
         latency_frames(0.05)
 
 
 @pytest.mark.parametrize("latency", [1.04, 10.0])
 def test_folded_speaker_streaming_keeps_labels(latency):
-    """A's column also carries B's voice, and at 10 s the network runs once per 10-s block:
-    every frame is labelled by its own voice, so each voice keeps its own label on every
+    """A's column also carries B's voice (at 10 s, frames are held 9 s more): every frame is
+    labelled by its own voice, so each voice keeps its own label on every
     frame where it speaks alone, the first frames of a turn included (labelling frames by
     their column's speaker gave A's first 0.5 s to B)."""
     network, frames = folded_session()
@@ -61,13 +62,14 @@ def test_streaming_return_after_absence_and_six_speakers():
     assert len(stream._history) <= 2 * len(frames)
 
 
-def test_output_does_not_depend_on_how_samples_are_split():
+@pytest.mark.parametrize("latency", [1.04, 10.0])
+def test_output_does_not_depend_on_how_samples_are_split(latency):
     network, frames = folded_session()
     audio = render(frames[:1500])
     params = PostProcessingParams(pad_onset=0.1, pad_offset=0.1, min_duration_on=0.3)
-    one = StreamingDiarizer(network, 1.04, PLANTED, params)
+    one = StreamingDiarizer(network, latency, PLANTED, params)
     updates = stream_all(one, audio, block=len(audio))
-    other = StreamingDiarizer(network, 1.04, PLANTED, params)
+    other = StreamingDiarizer(network, latency, PLANTED, params)
     stream_all(other, audio, block=777)
     np.testing.assert_array_equal(one.probs, other.probs)
     assert one.turns == other.turns and len(one.turns) > 10
@@ -77,17 +79,19 @@ def test_output_does_not_depend_on_how_samples_are_split():
         np.testing.assert_array_equal(rows[:, : update.probs.shape[1]], update.probs)
 
 
-def test_frames_are_final_after_the_latency():
+@pytest.mark.parametrize("latency", [1.04, 10.0])
+def test_frames_are_final_after_the_latency(latency):
     network, frames = folded_session()
-    stream = StreamingDiarizer(network, 1.04, PLANTED)
-    block, lookahead = latency_frames(1.04)
+    stream = StreamingDiarizer(network, latency, PLANTED)
+    block, lookahead, hold = latency_frames(latency)
     audio = render(frames[:200])
     received = 0
     for start in range(0, len(audio), 5000):
         stream.feed(audio[start : start + 5000])
         received = min(len(audio), start + 5000)
         heard = received // SAMPLES_PER_FRAME
-        assert heard - (block + lookahead) < len(stream.probs) <= max(0, heard - lookahead)
+        wait = lookahead + hold
+        assert heard - (block + wait) < len(stream.probs) <= max(0, heard - wait)
     stream.finish()
     assert len(stream.probs) == 200
 
