@@ -62,8 +62,8 @@ RECENT_FRAMES = 25  # 2 s: the solo speech a column is recognised by when stream
 # similarity added to a column's speaker of the step before (by voice), so that a voice does not
 # flip between two speakers on noisy 0.5-2 s embeddings (real-voice mixes: DER 36.1% -> 35.4%)
 STICKINESS = 0.1
-# frames linked at a time: at long latencies the network runs once per block, its columns are
-# linked every 0.88 s (10 s latency, real-voice mixes: DER 41.4% -> 38.9%; long-form: 38.5 -> 32.2)
+# frames linked at a time, also those labelled at steps without the network (chosen when 10-s
+# steps ran it once per block: real-voice mixes 41.4% -> 38.9%, long-form 38.5 -> 32.2)
 LINK_FRAMES = 11
 # the network runs at least every 1.76 s, and between when NEW_VOICE_FRAMES speech frames are less
 # than NEW_VOICE_SIMILARITY alike to every speaker so far (chosen on dev: README, Streaming)
