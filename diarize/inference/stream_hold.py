@@ -24,6 +24,7 @@ from diarize.inference.clustering import unit_rows
 from diarize.inference.frame_labels import viterbi
 
 if TYPE_CHECKING:
+    from diarize.data.rttm import Turn
     from diarize.inference.longform import LongformConfig
     from diarize.models.campplus import CAMPPlus
 
@@ -45,7 +46,7 @@ class StreamUpdate:
 
     start: int
     probs: np.ndarray
-    turns: list
+    turns: list[Turn]
 
 
 def relabel_held(
