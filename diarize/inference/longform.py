@@ -122,6 +122,11 @@ class LongformConfig:
             seconds of overlapped frames that have no other second speaker (and on at least
             ``min_cluster_share`` of the file's speech, at most 19.2 s), becomes a speaker of
             its own (:func:`~diarize.inference.overlap.overlap_voices`). 0: off.
+        channel_gap_db: a recording of two channels or more whose loudest channel leads the
+            next by at least this (dB) on the median speech frame, and where at least two
+            channels lead on ``min_cluster_share`` of the speech, is a call recorded per leg:
+            each such channel is a speaker, and every frame's speaker is its loudest channel
+            (:mod:`~diarize.inference.channels`). None: voices are clustered on every file.
         solo_fallback: with the segmentation network, a chunk whose network columns give
             fewer than this times the windows that segmentation-3.0's one-speaker frames give
             takes its windows from those frames instead
@@ -172,6 +177,7 @@ class LongformConfig:
     segmentation_hop_seconds: float = 5.0
     overlap_threshold: float = 0.5
     overlap_name_threshold: float | None = None
+    channel_gap_db: float | None = None
     solo_fallback: float = 0.0
     local_speakers: bool = True
     stream_centering: float = 0.0

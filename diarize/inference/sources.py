@@ -11,8 +11,10 @@ from typing import Protocol
 
 import numpy as np
 
+from diarize.audio.features import FRAME_SHIFT
 from diarize.audio.io import SAMPLE_RATE, load_audio, to_mono_16k, unreadable_audio
 from diarize.errors import DiarizeError
+from diarize.inference.channels import SILENT_DB, channel_levels_of
 
 
 class AudioSource(Protocol):
@@ -22,6 +24,11 @@ class AudioSource(Protocol):
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Samples ``[start, stop)`` as float32 (exactly ``stop - start`` of them)."""
+        ...
+
+    def channel_levels(self, frames: int) -> np.ndarray | None:
+        """Per 80-ms frame, each channel's level in dBFS before the channels were averaged
+        (:mod:`diarize.inference.channels`); None for one channel. Shape: -> (frames, C)"""
         ...
 
 
@@ -44,9 +51,15 @@ class ArraySource:
             samples = samples.T
         self.samples = to_mono_16k(samples, int(sample_rate))
         self.num_samples = len(self.samples)
+        self._channels = (samples, int(sample_rate)) if samples.ndim == 2 else None
 
     def read(self, start: int, stop: int) -> np.ndarray:
         return self.samples[start:stop]
+
+    def channel_levels(self, frames: int) -> np.ndarray | None:
+        if self._channels is None or self._channels[0].shape[1] < 2:
+            return None
+        return channel_levels_of(*self._channels, frames)
 
 
 class FileSource:
@@ -76,6 +89,30 @@ class FileSource:
         available = total - self.offset
         self.duration = available if duration is None else min(float(duration), available)
         self.num_samples = int(round(self.duration * SAMPLE_RATE))
+        self.channels = info.channels
+
+    def channel_levels(self, frames: int) -> np.ndarray | None:
+        """Each channel's level per frame, decoded a minute at a time (None: one channel)."""
+        import soundfile as sf
+
+        if self.channels < 2:
+            return None
+        levels = np.full((frames, self.channels), SILENT_DB, dtype=np.float32)
+        step = round(60.0 / FRAME_SHIFT)  # frames per block
+        try:
+            with sf.SoundFile(str(self.path)) as handle:
+                rate = handle.samplerate
+                first = int(round(self.offset * rate))
+                for frame in range(0, frames, step):
+                    count = min(step, frames - frame)
+                    begin = first + int(round(frame * FRAME_SHIFT * rate))
+                    end = first + int(round((frame + count) * FRAME_SHIFT * rate))
+                    handle.seek(min(begin, handle.frames))
+                    block = handle.read(frames=max(0, end - begin), dtype="float32", always_2d=True)
+                    levels[frame : frame + count] = channel_levels_of(block, rate, count)
+        except Exception as error:  # soundfile raises several types for unreadable files
+            raise unreadable_audio(self.path, error) from None
+        return levels
 
     def read(self, start: int, stop: int) -> np.ndarray:
         stop = min(stop, self.num_samples)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
+from diarize.inference.channels import channel_speakers
 from diarize.inference.clustering import cluster_windows, window_spans
 from diarize.inference.frame_labels import label_frames, resegment
 from diarize.inference.overlap import add_second_speakers
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FileEvidence",
+    "by_channel",
     "clustered_posteriors",
     "decide_speakers",
     "gather_evidence",
@@ -53,10 +55,12 @@ class FileEvidence:
         local_track: per frame, the segmentation's local speakers (read by
             ``overlap_name_threshold`` and ``overlap_voice_seconds``; 36 bytes a frame, 1.6 MB
             an hour), or None without the segmentation network or with local speakers off.
+        channels: per frame, each channel's level (dBFS) of a recording of two channels or
+            more, or None (:mod:`~diarize.inference.channels`).
 
     Shape:
         speech (T,), overlap (T,), vectors (N, E), frame_vectors (T, E),
-        local_track (T, slots, 3)
+        local_track (T, slots, 3), channels (T, C)
     """
 
     speech: np.ndarray
@@ -66,6 +70,7 @@ class FileEvidence:
     local: list[list[tuple[Hashable, int]]] | None
     frame_vectors: np.ndarray | None
     local_track: np.ndarray | None
+    channels: np.ndarray | None = None
 
 
 def clustered_posteriors(
@@ -146,7 +151,8 @@ def gather_evidence(
             elif local is not None:  # a segmentation window is (chunk, window in the chunk)
                 local.extend(window_local_speakers(heard, a, b, number) for a, b in chunk_spans)
     stacked = np.stack(vectors) if vectors else None
-    return FileEvidence(speech, overlap, spans, stacked, local, frame_vectors, local_track)
+    levels = source.channel_levels(total) if hasattr(source, "channel_levels") else None
+    return FileEvidence(speech, overlap, spans, stacked, local, frame_vectors, local_track, levels)
 
 
 def decide_speakers(
@@ -157,7 +163,8 @@ def decide_speakers(
     min_speakers: int | None,
     max_speakers: int | None,
 ) -> np.ndarray:
-    """Who speaks when, from a file's evidence: the windows are clustered over the whole file,
+    """Who speaks when, from a file's evidence: on a call recorded per leg each leg is a
+    speaker (:func:`by_channel`); otherwise the windows are clustered over the whole file,
     and every frame is labelled by the embedding of its own short neighbourhood
     (:func:`~diarize.inference.frame_labels.resegment`) or, with ``resegment_seconds`` 0, takes
     the label of the nearest window. The returned column ``s`` holds the speech posterior on
@@ -172,10 +179,65 @@ def decide_speakers(
     """
     speech, vectors = evidence.speech, evidence.vectors
     total = len(speech)
-    if vectors is None:  # no clean speech to recognise anyone by: one speaker, if any
+    hints = (num_speakers, min_speakers, max_speakers)
+    frame_labels = by_channel(evidence, config, *hints)
+    if frame_labels is None and vectors is None:
+        # no clean speech to recognise anyone by: one speaker, if any
         output = np.zeros((total, max(columns, 1)), dtype=np.float32)
         output[:, 0] = speech
         return output
+    if frame_labels is None:
+        frame_labels, count = _by_voice(evidence, config, *hints)
+    else:
+        count = int(frame_labels.max()) + 1
+    output = np.zeros((total, max(columns, 1, count)), dtype=np.float32)
+    output[np.arange(total), frame_labels] = speech
+    limit = num_speakers if num_speakers is not None else max_speakers
+    room = None if limit is None else max(0, limit - count)
+    return add_second_speakers(
+        output, frame_labels, speech, evidence.overlap, config, evidence.local_track, room
+    )
+
+
+def by_channel(
+    evidence: FileEvidence,
+    config: LongformConfig,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
+) -> np.ndarray | None:
+    """Per frame, the channel that leads it, when the recording's channels hold a talker each
+    (:func:`~diarize.inference.channels.channel_speakers`, ``channel_gap_db``) and as many
+    talkers as the hints allow; else None. Shape: -> (T,)"""
+    if evidence.channels is None or config.channel_gap_db is None:
+        return None
+    labels = channel_speakers(
+        evidence.channels,
+        evidence.speech > config.speech_threshold,
+        config.channel_gap_db,
+        config.min_cluster_share,
+        config.change_penalty,
+    )
+    if labels is None:
+        return None
+    count = int(labels.max()) + 1
+    low = num_speakers if num_speakers is not None else min_speakers
+    high = num_speakers if num_speakers is not None else max_speakers
+    if (low is not None and count < low) or (high is not None and count > high):
+        return None  # the hints ask for another number of speakers: voices decide
+    return labels
+
+
+def _by_voice(
+    evidence: FileEvidence,
+    config: LongformConfig,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
+) -> tuple[np.ndarray, int]:
+    """Per frame, its speaker by voice: the windows clustered, every frame labelled against
+    the clusters' centroids; and the number of clusters. Shape: -> (T,), S"""
+    vectors = evidence.vectors
     labels = cluster_windows(
         vectors,
         config.cluster_threshold,
@@ -190,25 +252,19 @@ def decide_speakers(
         local=evidence.local,
         distinct=config.distinct_threshold,
     )
-    if evidence.frame_vectors is not None and labels.max() > 0:
-        frame_labels = resegment(
+    count = int(labels.max()) + 1
+    if evidence.frame_vectors is not None and count > 1:
+        frames = resegment(
             evidence.frame_vectors,
             vectors,
             labels,
-            speech > config.speech_threshold,
+            evidence.speech > config.speech_threshold,
             config.change_penalty,
             config.centering,
             config.resegment_iterations,
         )
-    else:
-        frame_labels = label_frames(evidence.spans, labels, total)
-    output = np.zeros((total, max(columns, 1, int(labels.max()) + 1)), dtype=np.float32)
-    output[np.arange(total), frame_labels] = speech
-    limit = num_speakers if num_speakers is not None else max_speakers
-    room = None if limit is None else max(0, limit - (int(labels.max()) + 1))
-    return add_second_speakers(
-        output, frame_labels, speech, evidence.overlap, config, evidence.local_track, room
-    )
+        return frames, count
+    return label_frames(evidence.spans, labels, len(evidence.speech)), count
 
 
 WINDOWS = 1 << 16  # segmentation windows numbered chunk * WINDOWS + window over a whole file
