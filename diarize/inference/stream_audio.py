@@ -62,7 +62,11 @@ class StreamAudio:
         return np.float32(self._level.gain)
 
     def add(self, samples: np.ndarray) -> None:
-        """Append samples (float32 mono 16 kHz)."""
+        """Append samples at 16 kHz: mono ``(N,)``, or ``(N, channels)`` averaged as offline."""
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim == 2:  # (frames, channels), as soundfile and sounddevice give them
+            samples = samples.mean(axis=1, dtype=np.float32)
+        samples = samples.reshape(-1)
         self._audio = np.concatenate([self._audio, samples])
         self.received += len(samples)
 

@@ -171,8 +171,8 @@ class StreamingDiarizer:
         return list(self.turn_tracker.turns)
 
     def feed(self, samples: np.ndarray) -> StreamUpdate:
-        """Add samples (float32 mono 16 kHz, any number) and run every step they complete."""
-        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        """Add samples (float32 at 16 kHz, any number; ``(N, channels)`` is averaged, as
+        offline) and run every step they complete."""
         self.audio.add(samples)
         start = self._released
         ahead = (self.block + self.lookahead) * SAMPLES_PER_FRAME

@@ -96,6 +96,22 @@ def test_frames_are_final_after_the_latency(latency):
     assert len(stream.probs) == 200
 
 
+def test_blocks_of_several_channels_are_averaged_as_offline():
+    network, frames = folded_session()
+    audio = render(frames[:150])
+    echo = 0.5 * audio[::-1]  # two different channels whose mean is audio
+    stereo = np.stack([audio + echo, audio - echo], axis=1)
+    mono, both = (
+        StreamingDiarizer(network, 1.04, PLANTED),
+        StreamingDiarizer(network, 1.04, PLANTED),
+    )
+    for start in range(0, len(audio), 7000):
+        mono.feed(audio[start : start + 7000])
+        both.feed(stereo[start : start + 7000])
+    mono.finish(), both.finish()
+    assert len(both.probs) == 150 and np.array_equal(mono.probs, both.probs)
+
+
 def test_turn_tracker_equals_offline_post_processing():
     rng = np.random.default_rng(0)
     probs = np.clip(rng.normal(0, 1, (2000, 3)).cumsum(0) / 10 % 1.0, 0, 1).astype(np.float32)
