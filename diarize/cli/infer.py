@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from diarize.cli import add_precision_argument
@@ -13,6 +14,7 @@ examples:
   diarize infer meeting.wav --out rttm/
   diarize infer recordings/ --out rttm/ --num-speakers 2 --json
   diarize infer calls/ --out rttm/ --min-speakers 2 --max-speakers 4 --model exp/model.pt
+  diarize infer stereo_calls/ --out rttm/ --mix-channels   # not by their channels
   diarize infer dev/manifest.json --out rttm/ --postprocessing exp/postprocess.yaml --plot
   diarize infer talk.mp3 --out rttm/ --device cuda --overwrite
   diarize infer dev/manifest.json --out out/ --html     # then open out/index.html
@@ -63,6 +65,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="YAML",
         help="long-audio settings (chunk_seconds, cache_frames, ...; default: built in)",
     )
+    parser.add_argument(
+        "--mix-channels",
+        action="store_true",
+        help="average a recording's channels even when each holds a talker of its own "
+        "(a call recorded per leg is otherwise diarized by its channels)",
+    )
     parser.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
     add_precision_argument(parser)
     parser.add_argument(
@@ -106,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         bf16=args.precision,
     )
+    if args.mix_channels:
+        diarizer.longform = replace(diarizer.longform, channel_gap_db=None)
     summary = diarizer.diarize_folder(
         items,
         args.out,

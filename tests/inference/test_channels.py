@@ -108,3 +108,15 @@ def test_a_call_recorded_per_leg_is_diarized_by_its_channels(stereo_call):
     # a hint of more speakers than legs: voices are clustered instead
     diarizer.longform = replace(diarizer.longform, channel_gap_db=10.0)
     assert len(diarizer.diarize(path, uri=uri, num_speakers=3).speakers) == 3
+
+
+def test_infer_mix_channels_turns_the_legs_off(stereo_call, tmp_path):
+    from diarize.cli.main import main
+    from diarize.data.rttm import read_rttm
+
+    path, _ = stereo_call
+    for name, extra in (("legs", []), ("mixed", ["--mix-channels"])):
+        assert main(["infer", str(path), "--out", str(tmp_path / name), "--quiet", *extra]) == 0
+    legs, mixed = (read_rttm(tmp_path / name / "call.rttm") for name in ("legs", "mixed"))
+    assert legs != mixed  # by channel the labels follow the legs; mixed, the voices
+    assert len({turn.speaker for turn in legs}) == 2
