@@ -8,11 +8,11 @@ to mono, such a call is a narrow-band mix in which the two voices move towards e
 the channels themselves keep the talkers apart: the far end is heard on the near end's
 channel only as echo or bleed, 15-40 dB down.
 
-:func:`channel_levels` measures every channel's level per 80-ms frame as the file is decoded;
-:func:`channel_speakers` decides whether the channels hold separate talkers (the loudest
-channel leads the next by at least ``channel_gap_db`` on the median speech frame, and at least
-two channels lead on ``min_cluster_share`` of the speech) and, if so, labels every frame with
-its loudest channel along a Viterbi path. Speech, overlap and the post-processing stay as
+The sources measure both channels' levels per 80-ms frame of a two-channel recording as it is
+decoded (:func:`channel_levels_of`); :func:`channel_speakers` decides whether the channels hold
+separate talkers (the louder channel leads the other by at least ``channel_gap_db`` on the
+median speech frame, and each leads on ``min_cluster_share`` of the speech) and, if so,
+labels every frame with its louder channel along a Viterbi path. Speech, overlap and the post-processing stay as
 for any recording; only who speaks comes from the channels. A mono file, a stereo file whose
 channels are alike (one microphone copied, a stereo pair in one room) or a leg that nobody
 leads fall back to clustering voices.
@@ -25,8 +25,11 @@ import numpy as np
 from diarize.audio.features import FRAME_SHIFT
 from diarize.inference.frame_labels import viterbi
 
-__all__ = ["SILENT_DB", "channel_levels_of", "channel_speakers"]
+__all__ = ["LEGS", "SILENT_DB", "channel_levels_of", "channel_speakers"]
 
+# calls, interviews: two channels. More (5.1 film sound keeps its dialogue on one channel and
+# music on others; a meeting's microphones are usually a file each) are averaged as before.
+LEGS = 2
 SILENT_DB = -120.0  # the level of an all-zero frame
 DB_PER_SCORE = 10.0  # a Viterbi score of 1 is a lead of 10 dB (the change penalty is in scores)
 
@@ -60,18 +63,17 @@ def channel_speakers(
     penalty: float,
 ) -> np.ndarray | None:
     """Per frame, the channel that leads it (numbered by first appearance), or None when the
-    channels do not hold separate talkers.
+    two channels do not hold separate talkers (or there are not two).
 
-    The channels hold separate talkers when, on the median speech frame, the loudest channel
-    leads the next by at least ``gap_db`` and at least two channels lead on ``least_share``
-    of the speech frames each. Every frame is then labelled along a Viterbi path over the
+    The channels hold separate talkers when, on the median speech frame, the louder leads the
+    other by at least ``gap_db``, and each leads on ``least_share`` of the speech frames. Every frame is then labelled along a Viterbi path over the
     talkers' levels (a lead of 10 dB scores 1; ``penalty`` per change), so that a syllable
     of echo does not flip the speaker.
 
     Shape:
         levels (T, C), speech (T,) bool -> (T,) labels 0..S-1, or None
     """
-    if levels is None or levels.ndim != 2 or levels.shape[1] < 2 or not speech.any():
+    if levels is None or levels.ndim != 2 or levels.shape[1] != LEGS or not speech.any():
         return None
     heard = levels[speech]
     ordered = np.sort(heard, axis=1)

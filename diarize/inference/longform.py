@@ -122,10 +122,10 @@ class LongformConfig:
             seconds of overlapped frames that have no other second speaker (and on at least
             ``min_cluster_share`` of the file's speech, at most 19.2 s), becomes a speaker of
             its own (:func:`~diarize.inference.overlap.overlap_voices`). 0: off.
-        channel_gap_db: a recording of two channels or more whose loudest channel leads the
-            next by at least this (dB) on the median speech frame, and where at least two
-            channels lead on ``min_cluster_share`` of the speech, is a call recorded per leg:
-            each such channel is a speaker, and every frame's speaker is its loudest channel
+        channel_gap_db: a two-channel recording whose louder channel leads the other by at
+            least this (dB) on the median speech frame, each leading on ``min_cluster_share``
+            of the speech, is a call recorded per leg: each channel is a speaker, and every
+            frame's speaker is its louder channel
             (:mod:`~diarize.inference.channels`). None: voices are clustered on every file.
         solo_fallback: with the segmentation network, a chunk whose network columns give
             fewer than this times the windows that segmentation-3.0's one-speaker frames give

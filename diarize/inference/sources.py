@@ -14,7 +14,7 @@ import numpy as np
 from diarize.audio.features import FRAME_SHIFT
 from diarize.audio.io import SAMPLE_RATE, load_audio, to_mono_16k, unreadable_audio
 from diarize.errors import DiarizeError
-from diarize.inference.channels import SILENT_DB, channel_levels_of
+from diarize.inference.channels import LEGS, SILENT_DB, channel_levels_of
 
 
 class AudioSource(Protocol):
@@ -27,8 +27,8 @@ class AudioSource(Protocol):
         ...
 
     def channel_levels(self, frames: int) -> np.ndarray | None:
-        """Per 80-ms frame, each channel's level in dBFS before the channels were averaged
-        (:mod:`diarize.inference.channels`); None for one channel. Shape: -> (frames, C)"""
+        """Per 80-ms frame, both channels' levels in dBFS of a two-channel recording before they
+        were averaged (:mod:`diarize.inference.channels`); None for any other. Shape: -> (frames, 2)"""
         ...
 
 
@@ -57,7 +57,7 @@ class ArraySource:
         return self.samples[start:stop]
 
     def channel_levels(self, frames: int) -> np.ndarray | None:
-        if self._channels is None or self._channels[0].shape[1] < 2:
+        if self._channels is None or self._channels[0].shape[1] != LEGS:
             return None
         return channel_levels_of(*self._channels, frames)
 
@@ -92,10 +92,10 @@ class FileSource:
         self.channels = info.channels
 
     def channel_levels(self, frames: int) -> np.ndarray | None:
-        """Each channel's level per frame, decoded a minute at a time (None: one channel)."""
+        """Both channels' levels per frame, decoded a minute at a time (None: not two)."""
         import soundfile as sf
 
-        if self.channels < 2:
+        if self.channels != LEGS:
             return None
         levels = np.full((frames, self.channels), SILENT_DB, dtype=np.float32)
         step = round(60.0 / FRAME_SHIFT)  # frames per block

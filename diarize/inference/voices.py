@@ -55,8 +55,8 @@ class FileEvidence:
         local_track: per frame, the segmentation's local speakers (read by
             ``overlap_name_threshold`` and ``overlap_voice_seconds``; 36 bytes a frame, 1.6 MB
             an hour), or None without the segmentation network or with local speakers off.
-        channels: per frame, each channel's level (dBFS) of a recording of two channels or
-            more, or None (:mod:`~diarize.inference.channels`).
+        channels: per frame, both channels' levels (dBFS) of a two-channel recording, or None
+            (:mod:`~diarize.inference.channels`).
 
     Shape:
         speech (T,), overlap (T,), vectors (N, E), frame_vectors (T, E),

@@ -51,6 +51,9 @@ def test_channels_alike_or_one_leg_alone_are_not_a_call_per_leg():
     one_leg = _call([0, 0, 0, 0, 0])  # everyone on one channel: voices must tell them apart
     assert channel_speakers(one_leg, speech, 10.0, 0.02, 0.5) is None
     assert channel_speakers(_call([0, 1]), np.zeros(20, dtype=bool), 10.0, 0.02, 0.5) is None
+    # three channels (5.1 sound: dialogue in the centre, music around) are not legs of a call
+    three = np.concatenate([_call([0, 1, 0, 1, 0]), np.full((50, 1), -90.0)], axis=1)
+    assert channel_speakers(three, speech, 10.0, 0.02, 0.5) is None
 
 
 def test_a_file_source_reads_each_channels_level_from_its_offset(tmp_path):
@@ -69,6 +72,8 @@ def test_a_file_source_reads_each_channels_level_from_its_offset(tmp_path):
     sf.write(tmp_path / "mono.wav", left, rate)
     assert FileSource(tmp_path / "mono.wav").channel_levels(frames) is None
     assert ArraySource(left, rate).channel_levels(frames) is None
+    three = np.stack([left, right, left], axis=1)
+    assert ArraySource(three, rate).channel_levels(frames) is None
 
 
 @pytest.fixture(scope="module")
