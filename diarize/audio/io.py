@@ -75,7 +75,34 @@ def load_audio(
     Shape:
         (num_samples,)
     """
-    path = Path(path)
+    data, native_sr = _read(Path(path), offset, duration)
+    return to_mono_16k(data, native_sr, sample_rate, source=path)
+
+
+def load_channels(
+    path: str | Path, offset: float = 0.0, duration: float | None = None
+) -> np.ndarray:
+    """Read ``[offset, offset + duration)`` of a file as float32 at 16 kHz, every channel kept
+    (a call recorded per leg, streamed: :mod:`diarize.inference.stream_legs`).
+
+    Raises:
+        DiarizeError: as :func:`load_audio`.
+
+    Shape:
+        (num_samples, channels)
+    """
+    data, native_sr = _read(Path(path), offset, duration)
+    if not np.all(np.isfinite(data)):
+        raise DiarizeError(f"{path}: audio contains NaN or infinite samples")
+    if native_sr != SAMPLE_RATE and len(data):
+        import soxr
+
+        data = soxr.resample(data, native_sr, SAMPLE_RATE, quality="HQ")
+    return np.ascontiguousarray(data, dtype=np.float32)
+
+
+def _read(path: Path, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
+    """``[offset, offset + duration)`` of a file at its own rate: (samples, channels), rate."""
     if not path.is_file():
         raise DiarizeError(f"{path}: no such audio file")
     try:
@@ -85,12 +112,9 @@ def load_audio(
             if start > 0:
                 handle.seek(min(start, handle.frames))
             frames = -1 if duration is None else int(round(duration * native_sr))
-            data = handle.read(frames=frames, dtype="float32", always_2d=True)
-    except DiarizeError:
-        raise
+            return handle.read(frames=frames, dtype="float32", always_2d=True), native_sr
     except Exception as error:
         raise unreadable_audio(path, error) from None
-    return to_mono_16k(data, native_sr, sample_rate, source=path)
 
 
 def to_mono_16k(

@@ -19,7 +19,9 @@ examples:
 Reads the audio in blocks of one step and prints each turn as an RTTM line as soon as it is
 final (it will not change); labels are stable for the whole stream. At the end writes
 DIR/<uri>.rttm (uri = file stem, or --uri; 'stdin' for -). '-' reads raw 16-bit little-endian
-mono 16 kHz PCM from stdin and gives the same RTTM as the same samples in a file.
+mono 16 kHz PCM from stdin and gives the same RTTM as the same samples in a file. A two-channel
+file whose channels hold a talker each (a call recorded per leg) is diarized by its channels,
+as 'diarize infer' does.
 Latency presets (seconds): 0.32 (3 frames + 1 lookahead), 1.04 (11 + 2), 10 (11 + 2, and
 111 frames held back and labelled again by voice before they are final).
 """
@@ -44,6 +46,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--postprocessing", type=Path, metavar="YAML", help="post-processing parameters"
     )
+    parser.add_argument(
+        "--mix-channels",
+        action="store_true",
+        help="average a two-channel file's channels even when each holds a talker of its own",
+    )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     add_precision_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="do not print turns")
@@ -53,8 +60,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from diarize.data.rttm import format_rttm_line, write_rttm
     from diarize.errors import DiarizeError
+    from diarize.inference.channels import LEGS
     from diarize.inference.diarizer import Diarizer, resolve_model
     from diarize.inference.inputs import safe_uri
+    from diarize.inference.stream_legs import LegStream
     from diarize.inference.streaming import StreamingDiarizer, latency_frames
     from diarize.io_utils import check_writable_dir
 
@@ -76,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     diarizer = Diarizer.from_pretrained(
         args.model, postprocessing=args.postprocessing, device=args.device, bf16=args.precision
     )
-    stream = StreamingDiarizer(
+    # a two-channel file may be a call recorded per leg: its channels go in as they are
+    legs = source is not None and source.channels == LEGS and not args.mix_channels
+    stream = (LegStream if legs else StreamingDiarizer)(
         diarizer.network,
         args.latency,
         longform=diarizer.longform,
@@ -87,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         bf16=diarizer.bf16,
     )
     step = block * 1280
-    blocks = _stdin_blocks(step) if from_stdin else _file_blocks(source, step)
+    blocks = _stdin_blocks(step) if from_stdin else _file_blocks(source, step, legs)
     for samples in blocks:
         _print(stream.feed(samples).turns, args.quiet, format_rttm_line)
     _print(stream.finish().turns, args.quiet, format_rttm_line)
@@ -102,9 +113,10 @@ def _print(turns, quiet: bool, format_line) -> None:
         print(format_line(turn), flush=True)
 
 
-def _file_blocks(source, step: int):
+def _file_blocks(source, step: int, channels: bool = False):
+    read = source.read_channels if channels else source.read
     for start in range(0, source.num_samples, step):
-        yield source.read(start, min(start + step, source.num_samples))
+        yield read(start, min(start + step, source.num_samples))
 
 
 def _stdin_blocks(step: int):

@@ -12,7 +12,13 @@ from typing import Protocol
 import numpy as np
 
 from diarize.audio.features import FRAME_SHIFT
-from diarize.audio.io import SAMPLE_RATE, load_audio, to_mono_16k, unreadable_audio
+from diarize.audio.io import (
+    SAMPLE_RATE,
+    load_audio,
+    load_channels,
+    to_mono_16k,
+    unreadable_audio,
+)
 from diarize.errors import DiarizeError
 from diarize.inference.channels import LEGS, SILENT_DB, channel_levels_of
 
@@ -115,10 +121,17 @@ class FileSource:
         return levels
 
     def read(self, start: int, stop: int) -> np.ndarray:
+        return self._read(load_audio, start, stop)
+
+    def read_channels(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` with every channel kept. Shape: -> (stop - start, C)"""
+        return self._read(load_channels, start, stop)
+
+    def _read(self, load, start: int, stop: int) -> np.ndarray:
         stop = min(stop, self.num_samples)
         if stop <= start:
-            return np.zeros(0, dtype=np.float32)
-        samples = load_audio(
+            return np.zeros((0, self.channels) if load is load_channels else 0, dtype=np.float32)
+        samples = load(
             self.path,
             offset=self.offset + start / SAMPLE_RATE,
             duration=(stop - start) / SAMPLE_RATE,
@@ -126,5 +139,5 @@ class FileSource:
         # resampling may round a sample either way; the engine needs exact lengths
         wanted = stop - start
         if len(samples) < wanted:
-            samples = np.pad(samples, (0, wanted - len(samples)))
+            samples = np.pad(samples, [(0, wanted - len(samples))] + [(0, 0)] * (samples.ndim - 1))
         return samples[:wanted]

@@ -1,19 +1,13 @@
 """Calls recorded per leg: each channel's level per frame, and who speaks from the louder one."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 
-import diarize
 from diarize.audio.features import FRAME_SHIFT
-from diarize.audio.io import load_audio
 from diarize.inference.channels import SILENT_DB, channel_levels_of, channel_speakers
 from diarize.inference.sources import ArraySource, FileSource
-
-EXAMPLES = Path(diarize.__file__).parent / "examples"
 
 
 def test_levels_are_rms_dbfs_per_80ms_frame():
@@ -74,25 +68,6 @@ def test_a_file_source_reads_each_channels_level_from_its_offset(tmp_path):
     assert ArraySource(left, rate).channel_levels(frames) is None
     three = np.stack([left, right, left], axis=1)
     assert ArraySource(three, rate).channel_levels(frames) is None
-
-
-@pytest.fixture(scope="module")
-def stereo_call(tmp_path_factory):
-    """The bundled 2-speaker example recorded per leg: each speaker's turns on a channel of
-    its own, the other leg's audio 30 dB down as echo."""
-    from diarize.data.rttm import read_rttm
-
-    reference = read_rttm(EXAMPLES / "conversation_2speakers.rttm")
-    audio = load_audio(EXAMPLES / "conversation_2speakers.flac")
-    speakers = sorted({turn.speaker for turn in reference})
-    masks = np.zeros((len(audio), len(speakers)), dtype=np.float32)
-    for turn in reference:
-        masks[int(turn.start * 16000) : int(turn.end * 16000), speakers.index(turn.speaker)] = 1
-    legs = audio[:, None] * masks
-    stereo = legs + 10 ** (-30 / 20) * legs[:, ::-1]
-    path = tmp_path_factory.mktemp("call") / "call.wav"
-    sf.write(path, stereo, 16000, subtype="FLOAT")
-    return path, reference
 
 
 def test_a_call_recorded_per_leg_is_diarized_by_its_channels(stereo_call):

@@ -1,0 +1,148 @@
+"""Streaming a call recorded per leg: the louder channel says who speaks, as offline.
+
+:class:`LegStream` is a :class:`~diarize.inference.streaming.StreamingDiarizer` that is also
+fed the two channels (blocks of ``(N, 2)`` samples at 16 kHz). It decides once, at the first
+step where segmentation-3.0 hears speech, whether the channels hold a talker each: the louder
+leads the other by at least ``channel_gap_db`` on that step's median speech frame (offline
+files decide on the whole file, :mod:`~diarize.inference.channels`). If so, every later frame
+is labelled by its louder channel along a Viterbi path, a channel becoming a speaker when it
+first leads a speech frame, and the stream runs neither CAM++ nor the SortFormer network: only
+segmentation-3.0, for speech and overlap. Otherwise (alike channels, one channel, or a model
+without segmentation-3.0) it is the usual stream on the channels' average. Labels are final
+once given, in both.
+
+    >>> stream = LegStream.from_pretrained(latency=1.04)
+    >>> for block in call_blocks():            # float32 (N, 2) at 16 kHz
+    ...     print(stream.feed(block).turns)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diarize.audio.features import num_model_frames
+from diarize.audio.io import SAMPLE_RATE
+from diarize.inference.channels import DB_PER_SCORE, LEGS, SILENT_DB, channel_levels_of
+from diarize.inference.frame_labels import viterbi
+from diarize.inference.overlap import SECOND_SPEAKER_REACH, stream_second_speakers
+from diarize.inference.streaming import StreamingDiarizer
+from diarize.inference.window_model import SAMPLES_PER_FRAME
+
+__all__ = ["LegLevels", "LegStream"]
+
+DECIDING_FRAMES = 3  # speech frames of one step that decide whether the channels are legs
+
+
+class LegLevels:
+    """Both channels' levels (dBFS) per 80-ms frame of a 16-kHz stream, as blocks arrive.
+
+    Shape:
+        add: (N, 2); levels(start, stop) -> (stop - start, 2)
+    """
+
+    def __init__(self) -> None:
+        self._levels = np.zeros((0, LEGS), dtype=np.float32)  # from frame _start on
+        self._start = 0
+        self._pending = np.zeros((0, LEGS), dtype=np.float32)  # samples of an unfinished frame
+
+    def add(self, samples: np.ndarray) -> None:
+        samples = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32)])
+        whole = len(samples) // SAMPLES_PER_FRAME
+        done = channel_levels_of(samples[: whole * SAMPLES_PER_FRAME], SAMPLE_RATE, whole)
+        self._levels = np.concatenate([self._levels, done])
+        self._pending = samples[whole * SAMPLES_PER_FRAME :]
+
+    def finish(self) -> None:
+        """The last, unfinished frame counts as it is (the end of the stream)."""
+        if len(self._pending):
+            last = channel_levels_of(self._pending, SAMPLE_RATE, 1)
+            self._levels = np.concatenate([self._levels, last])
+            self._pending = self._pending[:0]
+
+    def levels(self, start: int, stop: int) -> np.ndarray:
+        """Frames ``[start, stop)``; frames not heard yet are silent."""
+        out = np.full((stop - start, LEGS), SILENT_DB, dtype=np.float32)
+        have = self._levels[start - self._start : stop - self._start]
+        out[: len(have)] = have
+        return out
+
+    def forget(self, before: int) -> None:
+        """Drop the frames before ``before`` (memory stays flat on endless streams)."""
+        drop = max(0, min(before - self._start, len(self._levels)))
+        self._levels, self._start = self._levels[drop:], self._start + drop
+
+
+class LegStream(StreamingDiarizer):
+    """A stream that is diarized by its two channels when they hold a talker each (module
+    docstring); fed ``(N, 2)`` blocks, or mono ones (then it is the usual stream)."""
+
+    def __init__(self, *args, **options) -> None:
+        super().__init__(*args, **options)
+        self.legs = LegLevels()
+        self.per_leg: bool | None = None  # decided at the first step with speech
+        self._leg_speaker: dict[int, int] = {}  # channel -> stream speaker
+        self._last_leg: int | None = None
+        self._first_leg_speaker = 0  # speakers before the legs (a blip heard before deciding)
+
+    def feed(self, samples: np.ndarray):
+        samples = np.asarray(samples, dtype=np.float32)
+        if not (samples.ndim == 2 and samples.shape[1] == LEGS):
+            self.per_leg = False if self.per_leg is None else self.per_leg  # not two channels
+        elif self.per_leg is not False:
+            self.legs.add(samples)
+        return super().feed(samples)
+
+    def finish(self):
+        self.legs.finish()
+        return super().finish()
+
+    def _step(self, block: int, lookahead: int) -> None:
+        gap = self.config.channel_gap_db
+        if self.per_leg is False or self._speech is None or gap is None:
+            return super()._step(block, lookahead)
+        first = self._final
+        stop = min(first + block + lookahead, num_model_frames(self.audio.received))
+        self.audio.count_level(stop)
+        audio = self.audio.samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
+        tracks = self._start_speech(first, stop).result()
+        level = self.model.gate(tracks[0][:, None], audio * self.audio.gain)[:block, 0]
+        levels = self.legs.levels(first, first + block)
+        speech = level > self.config.speech_threshold
+        if self.per_leg is None:
+            if speech.sum() < DECIDING_FRAMES:
+                return super()._step(block, lookahead)  # nobody to judge the channels by yet
+            self.per_leg = bool(np.median(np.abs(levels[speech, 0] - levels[speech, 1])) >= gap)
+            if not self.per_leg:
+                return super()._step(block, lookahead)
+            self._first_leg_speaker = self.linker.num_speakers
+        self._label_legs(first, level, tracks[1][:block], levels, speech)
+        self._final = first + block
+        self.legs.forget(self._final)
+        self._forget()
+        self._release()
+
+    def _label_legs(self, first: int, level, both, levels: np.ndarray, speech) -> None:
+        """Frames ``[first, first + len(level))`` by their louder channel, as offline
+        (:func:`~diarize.inference.channels.channel_speakers`), with the second speaker of
+        overlapped frames as any stream gives it."""
+        scores = (levels - levels.max(axis=1, keepdims=True)) / DB_PER_SCORE
+        scores[~speech] = 0.0
+        legs = viterbi(scores.astype(np.float64), self.config.change_penalty, self._last_leg)
+        self._last_leg = int(legs[-1])
+        for leg in legs[speech]:
+            self._leg_speaker.setdefault(int(leg), self._first_leg_speaker + len(self._leg_speaker))
+        path = np.array([self._leg_speaker.get(int(leg), -1) for leg in legs], dtype=np.int64)
+        known = path >= 0
+        self._grow(first + len(level), self._first_leg_speaker + len(self._leg_speaker))
+        self._history[first + np.flatnonzero(known), path[known]] = level[known]
+        second = stream_second_speakers(self._path, path, level, both, self.config)
+        has = np.flatnonzero(second >= 0)
+        self._history[first + has, second[has]] = level[has]
+        self._path = np.concatenate([self._path, path])[-SECOND_SPEAKER_REACH:]
+
+    def _release(self, everything: bool = False) -> None:
+        if not self.per_leg:
+            return super()._release(everything)
+        # held frames (long latencies) are released as they are: the legs do not change their
+        # minds as voice centroids do
+        self._released = self._final if everything else max(self._released, self._final - self.hold)

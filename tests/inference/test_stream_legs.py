@@ -1,0 +1,74 @@
+"""Streaming a call recorded per leg: the louder channel says who speaks, as offline."""
+
+import numpy as np
+import soundfile as sf
+
+from diarize.audio.features import FRAME_SHIFT
+from diarize.inference.channels import channel_levels_of
+from diarize.inference.stream_legs import LegLevels, LegStream
+from diarize.inference.streaming import StreamingDiarizer
+from diarize.metrics.scoring import score
+
+
+def test_levels_as_blocks_arrive_equal_the_whole_file():
+    rng = np.random.default_rng(0)
+    samples = (rng.normal(0, 0.1, (16000 * 3 + 700, 2)) * [1.0, 0.05]).astype(np.float32)
+    frames = -(-len(samples) // 1280)
+    legs = LegLevels()
+    start = 0
+    for size in (5, 3000, 1280, 17000, 999999):  # any block sizes
+        legs.add(samples[start : start + size])
+        start += size
+    legs.finish()
+    whole = channel_levels_of(samples, 16000, frames)
+    assert np.allclose(legs.levels(0, frames), whole, atol=1e-4)
+    legs.forget(10)
+    assert np.allclose(legs.levels(10, frames + 2)[: frames - 10], whole[10:], atol=1e-4)
+    assert (legs.levels(frames, frames + 2) == legs.levels(frames + 5, frames + 7)).all()
+
+
+def _stream(stream, audio, step=16640):
+    for start in range(0, len(audio), step):
+        stream.feed(audio[start : start + step])
+    stream.finish()
+    return stream
+
+
+def test_a_call_streamed_per_leg_is_labelled_by_its_channels(stereo_call):
+    path, reference = stereo_call
+    audio, _ = sf.read(path, dtype="float32")
+    uri = reference[0].uri
+    legs = _stream(LegStream.from_pretrained(latency=1.04, uri=uri), audio)
+    mixed = _stream(StreamingDiarizer.from_pretrained(latency=1.04, uri=uri), audio.mean(axis=1))
+    assert legs.per_leg and len({turn.speaker for turn in legs.turns}) == 2
+    by_leg = score({uri: reference}, {uri: legs.turns}, collar=0.25).overall["der"]
+    by_voice = score({uri: reference}, {uri: mixed.turns}, collar=0.25).overall["der"]
+    assert by_leg < by_voice  # measured: 5.78% against 6.19%
+    # the per-leg stream never ran the voices' networks: no voice speakers
+    assert legs.linker.num_speakers == 0
+
+
+def test_mono_or_alike_channels_stream_as_usual(stereo_call):
+    path, _ = stereo_call
+    audio, _ = sf.read(path, dtype="float32", frames=16000 * 20)  # 20 s are enough here
+    mono = audio.mean(axis=1)
+    usual = _stream(StreamingDiarizer.from_pretrained(latency=1.04), mono)
+    as_mono = _stream(LegStream.from_pretrained(latency=1.04), mono)
+    alike = _stream(LegStream.from_pretrained(latency=1.04), np.stack([mono, mono], axis=1))
+    assert as_mono.per_leg is False and alike.per_leg is False
+    assert np.array_equal(as_mono.probs, usual.probs)
+    assert np.array_equal(alike.probs, usual.probs)
+    assert len(as_mono.probs) == round(len(mono) / 16000 / FRAME_SHIFT)
+
+
+def test_diarize_stream_takes_a_two_channel_file_per_leg(stereo_call, tmp_path):
+    from diarize.cli.main import main
+    from diarize.data.rttm import read_rttm
+
+    audio, rate = sf.read(stereo_call[0], dtype="float32", frames=16000 * 25)
+    path = tmp_path / "call.wav"
+    sf.write(path, audio, rate, subtype="FLOAT")
+    for name, extra in (("legs", []), ("mixed", ["--mix-channels"])):
+        assert main(["stream", str(path), "--out", str(tmp_path / name), "--quiet", *extra]) == 0
+    legs, mixed = (read_rttm(tmp_path / name / "call.rttm") for name in ("legs", "mixed"))
+    assert len({turn.speaker for turn in legs}) == 2 and legs != mixed
