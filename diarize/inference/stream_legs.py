@@ -22,9 +22,11 @@ import numpy as np
 
 from diarize.audio.features import num_model_frames
 from diarize.audio.io import SAMPLE_RATE
+from diarize.errors import DiarizeError
 from diarize.inference.channels import DB_PER_SCORE, LEGS, SILENT_DB, channel_levels_of
 from diarize.inference.frame_labels import viterbi
 from diarize.inference.overlap import SECOND_SPEAKER_REACH, stream_second_speakers
+from diarize.inference.stream_hold import StreamUpdate
 from diarize.inference.streaming import StreamingDiarizer
 from diarize.inference.window_model import SAMPLES_PER_FRAME
 
@@ -84,15 +86,23 @@ class LegStream(StreamingDiarizer):
         self._last_leg: int | None = None
         self._first_leg_speaker = 0  # speakers before the legs (a blip heard before deciding)
 
-    def feed(self, samples: np.ndarray):
+    def feed(self, samples: np.ndarray) -> StreamUpdate:
+        """As :meth:`StreamingDiarizer.feed`; ``(N, 2)`` blocks keep the legs apart.
+
+        Raises:
+            DiarizeError: a stream labelled by its legs was fed anything but two channels.
+        """
         samples = np.asarray(samples, dtype=np.float32)
-        if not (samples.ndim == 2 and samples.shape[1] == LEGS):
-            self.per_leg = False if self.per_leg is None else self.per_leg  # not two channels
+        legs = samples.ndim == 2 and samples.shape[1] == LEGS
+        if self.per_leg and not legs:
+            raise DiarizeError(f"{self.uri}: a stream labelled by its legs takes (N, 2) blocks")
+        if not legs:
+            self.per_leg = False  # a mono stream: the usual one
         elif self.per_leg is not False:
             self.legs.add(samples)
         return super().feed(samples)
 
-    def finish(self):
+    def finish(self) -> StreamUpdate:
         self.legs.finish()
         return super().finish()
 

@@ -1,9 +1,11 @@
 """Streaming a call recorded per leg: the louder channel says who speaks, as offline."""
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from diarize.audio.features import FRAME_SHIFT
+from diarize.errors import DiarizeError
 from diarize.inference.channels import channel_levels_of
 from diarize.inference.stream_legs import LegLevels, LegStream
 from diarize.inference.streaming import StreamingDiarizer
@@ -46,6 +48,8 @@ def test_a_call_streamed_per_leg_is_labelled_by_its_channels(stereo_call):
     assert by_leg < by_voice  # measured: 5.78% against 6.19%
     # the per-leg stream never ran the voices' networks: no voice speakers
     assert legs.linker.num_speakers == 0
+    with pytest.raises(DiarizeError, match="takes"):
+        legs.feed(audio[:1000, 0])  # one channel, after the stream went by its legs
 
 
 def test_mono_or_alike_channels_stream_as_usual(stereo_call):
