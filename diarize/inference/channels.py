@@ -20,17 +20,23 @@ leads fall back to clustering voices.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from diarize.audio.features import FRAME_SHIFT
 from diarize.inference.frame_labels import viterbi
 
-__all__ = ["LEGS", "SILENT_DB", "channel_levels_of", "channel_speakers"]
+if TYPE_CHECKING:
+    from diarize.inference.longform import LongformConfig
+
+__all__ = ["LEGS", "SILENT_DB", "channel_levels_of", "channel_speakers", "likely_legs"]
 
 # calls, interviews: two channels. More (5.1 film sound keeps its dialogue on one channel and
 # music on others; a meeting's microphones are usually a file each) are averaged as before.
 LEGS = 2
 SILENT_DB = -120.0  # the level of an all-zero frame
+LOUD_DB = 25.0  # before any network: frames within this of the file's loud ones are speech
 DB_PER_SCORE = 10.0  # a Viterbi score of 1 is a lead of 10 dB (the change penalty is in scores)
 
 
@@ -93,3 +99,18 @@ def channel_speakers(
     for label in range(len(talkers)):
         order.setdefault(label, len(order))
     return np.array([order[int(label)] for label in path], dtype=np.int64)
+
+
+def likely_legs(levels: np.ndarray | None, config: LongformConfig) -> bool:
+    """Whether a recording looks like a call recorded per leg from its levels alone, before
+    any network has heard it: :func:`channel_speakers` with the frames whose louder channel
+    lies within ``LOUD_DB`` of the file's 95th percentile taken for speech. Only decides
+    which networks run first; the speech of segmentation-3.0 decides the labels."""
+    if levels is None or levels.ndim != 2 or levels.shape[1] != LEGS or not len(levels):
+        return False
+    louder = levels.max(axis=1)
+    loud = louder >= np.percentile(louder, 95) - LOUD_DB
+    found = channel_speakers(
+        levels, loud, config.channel_gap_db, config.min_cluster_share, config.change_penalty
+    )
+    return found is not None

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
-from diarize.inference.channels import channel_speakers
+from diarize.inference.channels import channel_speakers, likely_legs
 from diarize.inference.clustering import cluster_windows, window_spans
 from diarize.inference.frame_labels import label_frames, resegment
 from diarize.inference.overlap import add_second_speakers
@@ -84,16 +84,34 @@ def clustered_posteriors(
     max_speakers: int | None,
 ) -> np.ndarray:
     """Speech from the network, speakers from clustering CAM++ windows of the whole file:
-    :func:`decide_speakers` on :func:`gather_evidence`. Shape: -> (T, S), S >= ``columns``"""
-    evidence = gather_evidence(model, source, windows, config)
+    :func:`decide_speakers` on :func:`gather_evidence`. A two-channel file whose levels alone
+    look like a call recorded per leg (:func:`~diarize.inference.channels.likely_legs`) first
+    gets segmentation-3.0's pass only, and keeps it when its speech confirms the legs: CAM++
+    and the SortFormer network are not needed then (the same result, a third of the time).
+    Shape: -> (T, S), S >= ``columns``"""
     hints = (num_speakers, min_speakers, max_speakers)
+    frames = num_model_frames(source.num_samples)
+    levels = source.channel_levels(frames) if hasattr(source, "channel_levels") else None
+    by_speech = model.segmentation is not None and config.speech_source == "segmentation"
+    if by_speech and config.channel_gap_db is not None and likely_legs(levels, config):
+        evidence = gather_evidence(model, source, windows, config, voices=False)
+        evidence.channels = levels
+        if by_channel(evidence, config, *hints) is not None:
+            return decide_speakers(evidence, config, columns, *hints)
+    evidence = gather_evidence(model, source, windows, config)
+    evidence.channels = levels
     return decide_speakers(evidence, config, columns, *hints)
 
 
 def gather_evidence(
-    model: WindowModel, source: AudioSource, windows: list[ChunkWindow], config: LongformConfig
+    model: WindowModel,
+    source: AudioSource,
+    windows: list[ChunkWindow],
+    config: LongformConfig,
+    voices: bool = True,
 ) -> FileEvidence:
-    """One pass of the networks over the file's chunks.
+    """One pass of the networks over the file's chunks (``voices`` False: segmentation-3.0's
+    speech, overlap and local speakers only, no windows; with ``speech_source: segmentation``).
 
     Each chunk contributes the speech posterior of its own frames (the largest column) and one
     CAM++ embedding per window of solo speech (:func:`solo_windows`: where one column, and only
@@ -116,8 +134,11 @@ def gather_evidence(
     with torch.inference_mode():
         for number, window in enumerate(windows):
             audio = source.read(window.first_sample, window.last_sample)
-            emb = model.embed(audio)
-            probs = model.gate(model.probs(emb), audio)
+            if voices:
+                emb = model.embed(audio)
+                probs = model.gate(model.probs(emb), audio)
+            else:  # the speech comes from segmentation-3.0 alone
+                probs = np.zeros((num_model_frames(len(audio)), 0), dtype=np.float32)
             level, both, heard = model.speech(probs, audio)
             keep = slice(window.own_start - window.start, window.own_stop - window.start)
             own = probs[keep]
@@ -129,6 +150,8 @@ def gather_evidence(
                 track = heard[keep].copy()
                 track[..., 0] = np.where(track[..., 0] >= 0, track[..., 0] + number * WINDOWS, -1)
                 local_track[window.own_start : window.own_start + len(own)] = track
+            if not voices:
+                continue
             if frame_width > 0:
                 sliding = model.campplus.embed_sliding(emb, frame_width).float().cpu().numpy()
                 if frame_vectors is None:
@@ -151,8 +174,7 @@ def gather_evidence(
             elif local is not None:  # a segmentation window is (chunk, window in the chunk)
                 local.extend(window_local_speakers(heard, a, b, number) for a, b in chunk_spans)
     stacked = np.stack(vectors) if vectors else None
-    levels = source.channel_levels(total) if hasattr(source, "channel_levels") else None
-    return FileEvidence(speech, overlap, spans, stacked, local, frame_vectors, local_track, levels)
+    return FileEvidence(speech, overlap, spans, stacked, local, frame_vectors, local_track)
 
 
 def decide_speakers(

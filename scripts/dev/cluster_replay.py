@@ -63,10 +63,11 @@ def main() -> None:
     store: dict = {} if recording else pickle.loads(args.evidence.read_bytes())
     gather = voices.gather_evidence
 
-    def played(model, source, windows, config):
+    def played(model, source, windows, config, voices=True):
         key = (str(getattr(source, "path", "")), getattr(source, "offset", 0.0), source.num_samples)
-        if recording:
-            store[key] = gather(model, source, windows, config)
+        if recording:  # a speech-only pass (a call per leg) is kept unless a whole one comes
+            if voices or key not in store:
+                store[key] = gather(model, source, windows, config, voices)
         elif key not in store:
             raise SystemExit(f"{key[0]}: not in {args.evidence}; record it first")
         return store[key]

@@ -6,7 +6,13 @@ import numpy as np
 import soundfile as sf
 
 from diarize.audio.features import FRAME_SHIFT
-from diarize.inference.channels import SILENT_DB, channel_levels_of, channel_speakers
+from diarize.inference.channels import (
+    SILENT_DB,
+    channel_levels_of,
+    channel_speakers,
+    likely_legs,
+)
+from diarize.inference.longform import LongformConfig
 from diarize.inference.sources import ArraySource, FileSource
 
 
@@ -48,6 +54,9 @@ def test_channels_alike_or_one_leg_alone_are_not_a_call_per_leg():
     # three channels (5.1 sound: dialogue in the centre, music around) are not legs of a call
     three = np.concatenate([_call([0, 1, 0, 1, 0]), np.full((50, 1), -90.0)], axis=1)
     assert channel_speakers(three, speech, 10.0, 0.02, 0.5) is None
+    config = LongformConfig(channel_gap_db=10.0)
+    assert likely_legs(_call([0, 1, 0, 1, 0]), config) and not likely_legs(alike, config)
+    assert not likely_legs(None, config) and not likely_legs(three, config)
 
 
 def test_a_file_source_reads_each_channels_level_from_its_offset(tmp_path):
@@ -100,3 +109,28 @@ def test_infer_mix_channels_turns_the_legs_off(stereo_call, tmp_path):
     legs, mixed = (read_rttm(tmp_path / name / "call.rttm") for name in ("legs", "mixed"))
     assert legs != mixed  # by channel the labels follow the legs; mixed, the voices
     assert len({turn.speaker for turn in legs}) == 2
+
+
+def test_a_call_per_leg_needs_only_segmentation(stereo_call, monkeypatch):
+    """Levels that look like legs send the file through segmentation-3.0 alone; the labels
+    equal those of the whole pass."""
+    from diarize.inference import Diarizer
+    from diarize.inference import voices as voices_module
+
+    path, reference = stereo_call
+    uri = reference[0].uri
+    diarizer = Diarizer.from_pretrained(device="cpu")
+    passes = []
+    gather = voices_module.gather_evidence
+
+    def counted(*args, **kwargs):
+        passes.append(kwargs.get("voices", True))
+        return gather(*args, **kwargs)
+
+    monkeypatch.setattr(voices_module, "gather_evidence", counted)
+    fast = diarizer.diarize(path, uri=uri)
+    assert passes == [False]  # no CAM++, no SortFormer network
+    monkeypatch.setattr(voices_module, "likely_legs", lambda levels, config: False)
+    whole = diarizer.diarize(path, uri=uri)
+    assert passes == [False, True]
+    assert fast.turns() == whole.turns()
