@@ -54,6 +54,10 @@ def test_channels_alike_or_one_leg_alone_are_not_a_call_per_leg():
     # three channels (5.1 sound: dialogue in the centre, music around) are not legs of a call
     three = np.concatenate([_call([0, 1, 0, 1, 0]), np.full((50, 1), -90.0)], axis=1)
     assert channel_speakers(three, speech, 10.0, 0.02, 0.5) is None
+    # a recorder that stores the mix beside one party's leg: on that party the two are alike
+    mix_and_leg = _call([0, 1, 0, 1, 0])
+    mix_and_leg[mix_and_leg[:, 1] == -50.0] = [-50.5, -50.0]
+    assert channel_speakers(mix_and_leg, speech, 10.0, 0.02, 0.5) is None
     config = LongformConfig(channel_gap_db=10.0)
     assert likely_legs(_call([0, 1, 0, 1, 0]), config) and not likely_legs(alike, config)
     assert not likely_legs(None, config) and not likely_legs(three, config)
