@@ -124,8 +124,8 @@ class LongformConfig:
             its own (:func:`~diarize.inference.overlap.overlap_voices`). 0: off.
         channel_gap_db: a two-channel recording whose louder channel leads the other by at
             least this (dB) on the median speech frame, each leading on ``min_cluster_share``
-            of the speech (by half this on its median frame), is a call recorded per leg: each channel is a speaker, and every
-            frame's speaker is its louder channel
+            of the speech (by half this on its median frame), is a call recorded per leg: each
+            channel is a speaker, and every frame's speaker is its louder channel
             (:mod:`~diarize.inference.channels`). None: voices are clustered on every file.
         solo_fallback: with the segmentation network, a chunk whose network columns give
             fewer than this times the windows that segmentation-3.0's one-speaker frames give
