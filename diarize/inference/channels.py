@@ -11,11 +11,14 @@ channel only as echo or bleed, 15-40 dB down.
 The sources measure both channels' levels per 80-ms frame of a two-channel recording as it is
 decoded (:func:`channel_levels_of`); :func:`channel_speakers` decides whether the channels hold
 separate talkers (the louder channel leads the other by at least ``channel_gap_db`` on the
-median speech frame, and each leads on ``min_cluster_share`` of the speech) and, if so,
-labels every frame with its louder channel along a Viterbi path. Speech, overlap and the post-processing stay as
-for any recording; only who speaks comes from the channels. A mono file, a stereo file whose
-channels are alike (one microphone copied, a stereo pair in one room) or a leg that nobody
-leads fall back to clustering voices.
+median speech frame, and each leads its own share of the speech) and, if so, labels every
+frame with its louder channel along a Viterbi path. Speech, overlap and the post-processing
+stay as for any recording; only who speaks comes from the channels. A mono file, a stereo
+file whose channels are alike (one microphone copied, a stereo pair in one room) or a leg
+that nobody leads fall back to clustering voices. :func:`likely_legs` judges the levels
+alone, so that such a call needs segmentation-3.0 only
+(:func:`~diarize.inference.voices.clustered_posteriors`); streams decide at their first
+speech (:mod:`~diarize.inference.stream_legs`).
 """
 
 from __future__ import annotations
