@@ -75,7 +75,7 @@ def load_audio(
     Shape:
         (num_samples,)
     """
-    data, native_sr = _read(Path(path), offset, duration)
+    data, native_sr = read_native(path, offset, duration)
     return to_mono_16k(data, native_sr, sample_rate, source=path)
 
 
@@ -91,18 +91,22 @@ def load_channels(
     Shape:
         (num_samples, channels)
     """
-    data, native_sr = _read(Path(path), offset, duration)
-    if not np.all(np.isfinite(data)):
-        raise DiarizeError(f"{path}: audio contains NaN or infinite samples")
-    if native_sr != SAMPLE_RATE and len(data):
-        import soxr
-
-        data = soxr.resample(data, native_sr, SAMPLE_RATE, quality="HQ")
-    return np.ascontiguousarray(data, dtype=np.float32)
+    data, native_sr = read_native(path, offset, duration)
+    return _checked_at(data, native_sr, SAMPLE_RATE, path)
 
 
-def _read(path: Path, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
-    """``[offset, offset + duration)`` of a file at its own rate: (samples, channels), rate."""
+def read_native(
+    path: str | Path, offset: float = 0.0, duration: float | None = None
+) -> tuple[np.ndarray, int]:
+    """``[offset, offset + duration)`` of a file at its own rate and channels, unchecked.
+
+    Raises:
+        DiarizeError: the file is missing or unreadable.
+
+    Shape:
+        -> (num_samples, channels), rate
+    """
+    path = Path(path)
     if not path.is_file():
         raise DiarizeError(f"{path}: no such audio file")
     try:
@@ -136,6 +140,14 @@ def to_mono_16k(
         samples = samples.mean(axis=1, dtype=np.float32)
     elif samples.ndim != 1:
         raise DiarizeError(f"{source}: expected 1-D or 2-D audio, got shape {samples.shape}")
+    return _checked_at(samples, native_sr, sample_rate, source)
+
+
+def _checked_at(
+    samples: np.ndarray, native_sr: int, sample_rate: int, source: object
+) -> np.ndarray:
+    """``samples`` (any channels) checked for non-finite values and resampled (soxr).
+    Shape: (N, ...) -> (N * sample_rate / native_sr, ...)"""
     if not np.all(np.isfinite(samples)):
         raise DiarizeError(f"{source}: audio contains NaN or infinite samples")
     if native_sr != sample_rate and samples.size:

@@ -16,11 +16,12 @@ from diarize.audio.io import (
     SAMPLE_RATE,
     load_audio,
     load_channels,
+    read_native,
     to_mono_16k,
     unreadable_audio,
 )
 from diarize.errors import DiarizeError
-from diarize.inference.channels import LEGS, SILENT_DB, channel_levels_of
+from diarize.inference.channels import LEGS, channel_levels_of
 
 
 class AudioSource(Protocol):
@@ -57,15 +58,14 @@ class ArraySource:
             samples = samples.T
         self.samples = to_mono_16k(samples, int(sample_rate))
         self.num_samples = len(self.samples)
-        self._channels = (samples, int(sample_rate)) if samples.ndim == 2 else None
+        two = samples.ndim == 2 and samples.shape[1] == LEGS
+        self._legs = (samples, int(sample_rate)) if two else None
 
     def read(self, start: int, stop: int) -> np.ndarray:
         return self.samples[start:stop]
 
     def channel_levels(self, frames: int) -> np.ndarray | None:
-        if self._channels is None or self._channels[0].shape[1] != LEGS:
-            return None
-        return channel_levels_of(*self._channels, frames)
+        return None if self._legs is None else channel_levels_of(*self._legs, frames)
 
 
 class FileSource:
@@ -99,25 +99,16 @@ class FileSource:
 
     def channel_levels(self, frames: int) -> np.ndarray | None:
         """Both channels' levels per frame, decoded a minute at a time (None: not two)."""
-        import soundfile as sf
-
         if self.channels != LEGS:
             return None
-        levels = np.full((frames, self.channels), SILENT_DB, dtype=np.float32)
+        levels = np.empty((frames, LEGS), dtype=np.float32)
         step = round(60.0 / FRAME_SHIFT)  # frames per block
-        try:
-            with sf.SoundFile(str(self.path)) as handle:
-                rate = handle.samplerate
-                first = int(round(self.offset * rate))
-                for frame in range(0, frames, step):
-                    count = min(step, frames - frame)
-                    begin = first + int(round(frame * FRAME_SHIFT * rate))
-                    end = first + int(round((frame + count) * FRAME_SHIFT * rate))
-                    handle.seek(min(begin, handle.frames))
-                    block = handle.read(frames=max(0, end - begin), dtype="float32", always_2d=True)
-                    levels[frame : frame + count] = channel_levels_of(block, rate, count)
-        except Exception as error:  # soundfile raises several types for unreadable files
-            raise unreadable_audio(self.path, error) from None
+        for frame in range(0, frames, step):
+            count = min(step, frames - frame)
+            block, rate = read_native(
+                self.path, self.offset + frame * FRAME_SHIFT, count * FRAME_SHIFT
+            )
+            levels[frame : frame + count] = channel_levels_of(block, rate, count)
         return levels
 
     def read(self, start: int, stop: int) -> np.ndarray:
