@@ -18,6 +18,8 @@ once given, in both.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 import numpy as np
 
 from diarize.audio.features import num_model_frames
@@ -85,6 +87,7 @@ class LegStream(StreamingDiarizer):
         self._leg_speaker: dict[int, int] = {}  # channel -> stream speaker
         self._last_leg: int | None = None
         self._first_leg_speaker = 0  # speakers before the legs (a blip heard before deciding)
+        self._heard: tuple[tuple[int, int], Future] | None = None  # see _start_speech
 
     def feed(self, samples: np.ndarray) -> StreamUpdate:
         """As :meth:`StreamingDiarizer.feed`; ``(N, 2)`` blocks keep the legs apart.
@@ -114,7 +117,8 @@ class LegStream(StreamingDiarizer):
         stop = min(first + block + lookahead, num_model_frames(self.audio.received))
         self.audio.count_level(stop)
         audio = self.audio.samples(first * SAMPLES_PER_FRAME, stop * SAMPLES_PER_FRAME)
-        tracks = self._start_speech(first, stop).result()
+        self._heard = ((first, stop), self._start_speech(first, stop))
+        tracks = self._heard[1].result()
         level = self.model.gate(tracks[0][:, None], audio * self.audio.gain)[:block, 0]
         levels = self.legs.levels(first, first + block)
         speech = level > self.config.speech_threshold
@@ -130,6 +134,13 @@ class LegStream(StreamingDiarizer):
         self.legs.forget(self._final)
         self._forget()
         self._release()
+
+    def _start_speech(self, first: int, stop: int) -> Future | None:
+        """segmentation-3.0 on the step, once: a step that heard it here to decide and then
+        runs as the usual stream gets the same result back."""
+        if self._heard is not None and self._heard[0] == (first, stop):
+            return self._heard[1]
+        return super()._start_speech(first, stop)
 
     def _label_legs(self, first: int, level, both, levels: np.ndarray, speech) -> None:
         """Frames ``[first, first + len(level))`` by their louder channel, as offline

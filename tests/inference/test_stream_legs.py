@@ -56,10 +56,24 @@ def test_mono_or_alike_channels_stream_as_usual(stereo_call):
     path, _ = stereo_call
     audio, _ = sf.read(path, dtype="float32", frames=16000 * 20)  # 20 s are enough here
     mono = audio.mean(axis=1)
-    usual = _stream(StreamingDiarizer.from_pretrained(latency=1.04), mono)
+    runs = {}
+
+    def counted(stream, name):
+        submit = stream._speech.submit
+
+        def count(*args):
+            runs[name] = runs.get(name, 0) + 1
+            return submit(*args)
+
+        stream._speech.submit = count
+        return stream
+
+    usual = _stream(counted(StreamingDiarizer.from_pretrained(latency=1.04), "usual"), mono)
     as_mono = _stream(LegStream.from_pretrained(latency=1.04), mono)
-    alike = _stream(LegStream.from_pretrained(latency=1.04), np.stack([mono, mono], axis=1))
+    alike = counted(LegStream.from_pretrained(latency=1.04), "alike")
+    alike = _stream(alike, np.stack([mono, mono], axis=1))
     assert as_mono.per_leg is False and alike.per_leg is False
+    assert runs["alike"] == runs["usual"]  # deciding did not run segmentation-3.0 again
     assert np.array_equal(as_mono.probs, usual.probs)
     assert np.array_equal(alike.probs, usual.probs)
     assert len(as_mono.probs) == round(len(mono) / 16000 / FRAME_SHIFT)
