@@ -96,8 +96,9 @@ def clustered_posteriors(
     if by_speech and config.channel_gap_db is not None and likely_legs(levels, config):
         evidence = gather_evidence(model, source, windows, config, voices=False)
         evidence.channels = levels
-        if by_channel(evidence, config, *hints) is not None:
-            return decide_speakers(evidence, config, columns, *hints)
+        legs = by_channel(evidence, config, *hints)
+        if legs is not None:
+            return _speakers_output(evidence, config, columns, legs, *hints)
     evidence = gather_evidence(model, source, windows, config)
     evidence.channels = levels
     return decide_speakers(evidence, config, columns, *hints)
@@ -199,10 +200,25 @@ def decide_speakers(
     Shape:
         -> (T, S) with S >= ``columns``
     """
+    hints = (num_speakers, min_speakers, max_speakers)
+    legs = by_channel(evidence, config, *hints)
+    return _speakers_output(evidence, config, columns, legs, *hints)
+
+
+def _speakers_output(
+    evidence: FileEvidence,
+    config: LongformConfig,
+    columns: int,
+    frame_labels: np.ndarray | None,
+    num_speakers: int | None,
+    min_speakers: int | None,
+    max_speakers: int | None,
+) -> np.ndarray:
+    """:func:`decide_speakers` once the legs are known: ``frame_labels`` per frame from
+    :func:`by_channel`, or None to decide by voice. Shape: -> (T, S)"""
     speech, vectors = evidence.speech, evidence.vectors
     total = len(speech)
     hints = (num_speakers, min_speakers, max_speakers)
-    frame_labels = by_channel(evidence, config, *hints)
     if frame_labels is None and vectors is None:
         # no clean speech to recognise anyone by: one speaker, if any
         output = np.zeros((total, max(columns, 1)), dtype=np.float32)

@@ -6,7 +6,8 @@ post-processing) do not need CAM++ and segmentation-3.0 again: ``diarize infer``
 file's work into :func:`~diarize.inference.voices.gather_evidence` (the networks) and
 :func:`~diarize.inference.voices.decide_speakers`. ``record`` runs ``diarize infer`` on a
 manifest with the bundled settings and stores every file's evidence (about 1 MB per 90 s);
-``replay`` runs the same command with ``--longform`` changes and the evidence played back
+``replay`` runs the same command with ``--longform`` changes (and another
+``--postprocessing``, if given) and the evidence played back
 (the real conversations' 15 files: 1.5 s against 27 s), and writes the RTTMs. A replay with no
 change reproduces the recorded run byte for byte.
 
@@ -50,6 +51,9 @@ def main() -> None:
     parser.add_argument(
         "--longform", nargs="*", default=[], metavar="KEY=VALUE", help="LongformConfig changes"
     )
+    parser.add_argument(
+        "--postprocessing", type=Path, metavar="YAML", help="post-processing (default: bundled)"
+    )
     args = parser.parse_args()
     if args.mode == "replay" and args.out is None:
         parser.error("replay writes RTTMs: give OUT")
@@ -79,6 +83,8 @@ def main() -> None:
             config.write_text(yaml.safe_dump(settings))
             out = args.out or Path(temp) / "out"
             command = ["infer", str(args.manifest), "--out", str(out), "--longform", str(config)]
+            if args.postprocessing is not None:
+                command += ["--postprocessing", str(args.postprocessing)]
             code = diarize_main([*command, "--overwrite", "--quiet"])
     finally:
         voices.gather_evidence = gather

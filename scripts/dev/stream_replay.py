@@ -49,6 +49,9 @@ def main() -> None:
         "--longform", nargs="*", default=[], metavar="KEY=VALUE", help="LongformConfig changes"
     )
     parser.add_argument(
+        "--postprocessing", type=Path, metavar="YAML", help="post-processing (default: bundled)"
+    )
+    parser.add_argument(
         "--latency",
         type=float,
         default=1.04,
@@ -66,7 +69,7 @@ def main() -> None:
         args.network_seconds = 0.0 if args.mode == "record" else NETWORK_SECONDS
     if args.mode == "replay" and args.out is None:
         parser.error("replay writes RTTMs: give OUT")
-    diarizer = Diarizer.from_pretrained(None)
+    diarizer = Diarizer.from_pretrained(None, postprocessing=args.postprocessing)
     longform = diarizer.longform
     for item in args.longform:
         key, value = item.split("=", 1)
