@@ -127,6 +127,11 @@ class LongformConfig:
             of the speech (by half this on its median frame), is a call recorded per leg: each
             channel is a speaker, and every frame's speaker is its louder channel
             (:mod:`~diarize.inference.channels`). None: voices are clustered on every file.
+        channel_overlap_db: on a call recorded per leg, the leg that does not lead a speech
+            frame talks too when it is at least this louder (dB) than its usual echo of the
+            other leg, and near its own speech level
+            (:func:`~diarize.inference.channels.other_leg_talks`); None: overlap from the
+            segmentation network, as on any file.
         solo_fallback: with the segmentation network, a chunk whose network columns give
             fewer than this times the windows that segmentation-3.0's one-speaker frames give
             takes its windows from those frames instead
@@ -178,6 +183,7 @@ class LongformConfig:
     overlap_threshold: float = 0.5
     overlap_name_threshold: float | None = None
     channel_gap_db: float | None = None
+    channel_overlap_db: float | None = None
     solo_fallback: float = 0.0
     local_speakers: bool = True
     stream_centering: float = 0.0

@@ -7,7 +7,9 @@ leads the other by at least ``channel_gap_db`` on that step's median speech fram
 files decide on the whole file, :mod:`~diarize.inference.channels`). If so, every later frame
 is labelled by its louder channel along a Viterbi path, a channel becoming a speaker when it
 first leads a speech frame, and the stream runs neither CAM++ nor the SortFormer network: only
-segmentation-3.0, for speech and overlap. Otherwise (alike channels, one channel, or a model
+segmentation-3.0, for speech (and overlap until the legs' levels are known:
+``channel_overlap_db``, :func:`~diarize.inference.channels.other_leg_talks`, with the legs'
+statistics of the last ``STATS_FRAMES``). Otherwise (alike channels, one channel, or a model
 without segmentation-3.0) it is the usual stream on the channels' average. Labels are final
 once given, in both.
 
@@ -25,7 +27,14 @@ import numpy as np
 from diarize.audio.features import num_model_frames
 from diarize.audio.io import SAMPLE_RATE
 from diarize.errors import DiarizeError
-from diarize.inference.channels import DB_PER_SCORE, LEGS, SILENT_DB, channel_levels_of
+from diarize.inference.channels import (
+    DB_PER_SCORE,
+    LEGS,
+    SILENT_DB,
+    channel_levels_of,
+    leg_statistics,
+    other_leg_talks,
+)
 from diarize.inference.frame_labels import viterbi
 from diarize.inference.overlap import SECOND_SPEAKER_REACH, stream_second_speakers
 from diarize.inference.stream_hold import StreamUpdate
@@ -35,6 +44,7 @@ from diarize.inference.window_model import SAMPLES_PER_FRAME
 __all__ = ["LegLevels", "LegStream"]
 
 DECIDING_FRAMES = 3  # speech frames of one step that decide whether the channels are legs
+STATS_FRAMES = 7500  # the legs' levels, leads and speech kept for their statistics (10 min)
 
 
 class LegLevels:
@@ -88,6 +98,8 @@ class LegStream(StreamingDiarizer):
         self._last_leg: int | None = None
         self._first_leg_speaker = 0  # speakers before the legs (a blip heard before deciding)
         self._heard: tuple[tuple[int, int], Future] | None = None  # see _start_speech
+        # the last STATS_FRAMES frames' levels (T, 2), leading channels and speech
+        self._seen = (np.zeros((0, LEGS), np.float32), np.zeros(0, np.int64), np.zeros(0, bool))
 
     def feed(self, samples: np.ndarray) -> StreamUpdate:
         """As :meth:`StreamingDiarizer.feed`; ``(N, 2)`` blocks keep the legs apart.
@@ -144,8 +156,9 @@ class LegStream(StreamingDiarizer):
 
     def _label_legs(self, first: int, level, both, levels: np.ndarray, speech) -> None:
         """Frames ``[first, first + len(level))`` by their louder channel, as offline
-        (:func:`~diarize.inference.channels.channel_speakers`), with the second speaker of
-        overlapped frames as any stream gives it."""
+        (:func:`~diarize.inference.channels.channel_speakers`), with the other leg's speaker
+        where it talks too (:meth:`_other_leg`), or, until the legs' levels are known, the
+        second speaker of overlapped frames as any stream gives it."""
         scores = (levels - levels.max(axis=1, keepdims=True)) / DB_PER_SCORE
         scores[~speech] = 0.0
         legs = viterbi(scores.astype(np.float64), self.config.change_penalty, self._last_leg)
@@ -156,10 +169,29 @@ class LegStream(StreamingDiarizer):
         known = path >= 0
         self._grow(first + len(level), self._first_leg_speaker + len(self._leg_speaker))
         self._history[first + np.flatnonzero(known), path[known]] = level[known]
-        second = stream_second_speakers(self._path, path, level, both, self.config)
+        second = self._other_leg(levels, legs, speech)
+        if second is None:  # the legs' levels are not known yet: segmentation-3.0's overlap
+            second = stream_second_speakers(self._path, path, level, both, self.config)
         has = np.flatnonzero(second >= 0)
         self._history[first + has, second[has]] = level[has]
         self._path = np.concatenate([self._path, path])[-SECOND_SPEAKER_REACH:]
+
+    def _other_leg(self, levels: np.ndarray, legs: np.ndarray, speech: np.ndarray):
+        """Per frame of the step, the speaker of the leg that does not lead where it talks
+        too, else -1; None while either leg's levels are unknown or with
+        ``channel_overlap_db`` None. Shape: (T, 2), (T,), (T,) -> (T,) or None"""
+        kept = [
+            np.concatenate([old, new])
+            for old, new in zip(self._seen, (levels, legs, speech), strict=True)
+        ]
+        self._seen = tuple(part[-STATS_FRAMES:] for part in kept)
+        margin = self.config.channel_overlap_db
+        statistics = None if margin is None else leg_statistics(*self._seen)
+        if statistics is None:
+            return None
+        talks = other_leg_talks(levels, legs, speech, statistics, margin)
+        other = np.array([self._leg_speaker.get(1 - int(leg), -1) for leg in legs])
+        return np.where(talks, other, -1)
 
     def _release(self, everything: bool = False) -> None:
         if not self.per_leg:

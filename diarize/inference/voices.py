@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from diarize.audio.features import FRAME_SHIFT, num_model_frames
-from diarize.inference.channels import channel_speakers, likely_legs
+from diarize.inference.channels import add_other_leg, by_channel, likely_legs
 from diarize.inference.clustering import cluster_windows, window_spans
 from diarize.inference.frame_labels import label_frames, resegment
 from diarize.inference.overlap import add_second_speakers
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FileEvidence",
-    "by_channel",
     "clustered_posteriors",
     "decide_speakers",
     "gather_evidence",
@@ -224,46 +223,22 @@ def _speakers_output(
         output = np.zeros((total, max(columns, 1)), dtype=np.float32)
         output[:, 0] = speech
         return output
+    legs = frame_labels is not None
     if frame_labels is None:
         frame_labels, count = _by_voice(evidence, config, *hints)
     else:
         count = int(frame_labels.max()) + 1
     output = np.zeros((total, max(columns, 1, count)), dtype=np.float32)
     output[np.arange(total), frame_labels] = speech
+    if legs and config.channel_overlap_db is not None:
+        with_legs = add_other_leg(output, evidence, config, frame_labels)
+        if with_legs is not None:  # else a leg spoke too little: overlap as on any file
+            return with_legs
     limit = num_speakers if num_speakers is not None else max_speakers
     room = None if limit is None else max(0, limit - count)
     return add_second_speakers(
         output, frame_labels, speech, evidence.overlap, config, evidence.local_track, room
     )
-
-
-def by_channel(
-    evidence: FileEvidence,
-    config: LongformConfig,
-    num_speakers: int | None,
-    min_speakers: int | None,
-    max_speakers: int | None,
-) -> np.ndarray | None:
-    """Per frame, the channel that leads it, when the recording's channels hold a talker each
-    (:func:`~diarize.inference.channels.channel_speakers`, ``channel_gap_db``) and as many
-    talkers as the hints allow; else None. Shape: -> (T,)"""
-    if evidence.channels is None or config.channel_gap_db is None:
-        return None
-    labels = channel_speakers(
-        evidence.channels,
-        evidence.speech > config.speech_threshold,
-        config.channel_gap_db,
-        config.min_cluster_share,
-        config.change_penalty,
-    )
-    if labels is None:
-        return None
-    count = int(labels.max()) + 1
-    low = num_speakers if num_speakers is not None else min_speakers
-    high = num_speakers if num_speakers is not None else max_speakers
-    if (low is not None and count < low) or (high is not None and count > high):
-        return None  # the hints ask for another number of speakers: voices decide
-    return labels
 
 
 def _by_voice(
