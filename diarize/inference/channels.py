@@ -44,6 +44,7 @@ __all__ = [
     "channel_speakers",
     "leg_levels",
     "leg_statistics",
+    "legs_heard",
     "likely_legs",
     "other_leg_talks",
 ]
@@ -56,6 +57,8 @@ LOUD_DB = 25.0  # before any network: frames within this of the file's loud ones
 DB_PER_SCORE = 10.0  # a Viterbi score of 1 is a lead of 10 dB (the change penalty is in scores)
 CLEAR_LEAD_DB = 5.0  # a leg's own level and echo are measured where one leg leads by this
 STATISTICS_FRAMES = 50  # and once each leg has led 4 s of speech so
+SPEECH_REACH_DB = 25.0  # a speech frame of a call per leg has a leg within this of its own
+# level (simulated calls, dev side: 20-30 dB gain, 25 dB the most)
 OWN_REACH_DB = 15.0  # a leg talks within this of its median own speech level (simulated calls,
 # dev side: 6-15 dB score the same; 30 dB takes noise for speech)
 
@@ -178,6 +181,13 @@ def leg_statistics(levels: np.ndarray, labels: np.ndarray, speech: np.ndarray):
     return own, echo
 
 
+def legs_heard(levels: np.ndarray, statistics: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Frames where some leg is within ``SPEECH_REACH_DB`` of its own speech level
+    (``statistics`` from :func:`leg_statistics`): elsewhere both legs carry only their noise,
+    whatever segmentation-3.0 hears in their mix. Shape: (T, 2) -> (T,) bool"""
+    return (levels - statistics[0][None, :] >= -SPEECH_REACH_DB).any(axis=1)
+
+
 def other_leg_talks(
     levels: np.ndarray,
     labels: np.ndarray,
@@ -241,7 +251,8 @@ def add_other_leg(
     output: np.ndarray, evidence: FileEvidence, config: LongformConfig, labels: np.ndarray
 ) -> np.ndarray | None:
     """``output`` of a call recorded per leg with the other leg's speaker where it talks too
-    (:func:`other_leg_talks`), or None when a leg spoke too little to know its levels.
+    (:func:`other_leg_talks`) and no speech where neither leg is near its own level
+    (:func:`legs_heard`), or None when a leg spoke too little to know its levels.
     Shape: (T, S) -> (T, S)"""
     speech = evidence.speech > config.speech_threshold
     levels = leg_levels(evidence.channels, labels)
@@ -252,4 +263,5 @@ def add_other_leg(
         other_leg_talks(levels, labels, speech, statistics, config.channel_overlap_db)
     )
     output[both, 1 - labels[both]] = evidence.speech[both]
+    output[~legs_heard(levels, statistics)] = 0.0
     return output

@@ -33,6 +33,7 @@ from diarize.inference.channels import (
     SILENT_DB,
     channel_levels_of,
     leg_statistics,
+    legs_heard,
     other_leg_talks,
 )
 from diarize.inference.frame_labels import viterbi
@@ -157,8 +158,9 @@ class LegStream(StreamingDiarizer):
     def _label_legs(self, first: int, level, both, levels: np.ndarray, speech) -> None:
         """Frames ``[first, first + len(level))`` by their louder channel, as offline
         (:func:`~diarize.inference.channels.channel_speakers`), with the other leg's speaker
-        where it talks too (:meth:`_other_leg`), or, until the legs' levels are known, the
-        second speaker of overlapped frames as any stream gives it."""
+        where it talks too and no speech where neither leg is near its own level
+        (:func:`~diarize.inference.channels.add_other_leg`); until the legs' levels are known,
+        the second speaker of overlapped frames as any stream gives it."""
         scores = (levels - levels.max(axis=1, keepdims=True)) / DB_PER_SCORE
         scores[~speech] = 0.0
         legs = viterbi(scores.astype(np.float64), self.config.change_penalty, self._last_leg)
@@ -166,32 +168,35 @@ class LegStream(StreamingDiarizer):
         for leg in legs[speech]:
             self._leg_speaker.setdefault(int(leg), self._first_leg_speaker + len(self._leg_speaker))
         path = np.array([self._leg_speaker.get(int(leg), -1) for leg in legs], dtype=np.int64)
+        statistics = self._statistics(levels, legs, speech)
+        if statistics is not None:
+            level = np.where(legs_heard(levels, statistics), level, 0.0)
+            talks = other_leg_talks(
+                levels, legs, speech, statistics, self.config.channel_overlap_db
+            )
+            other = np.array([self._leg_speaker.get(1 - int(leg), -1) for leg in legs])
+            second = np.where(talks, other, -1)
+        else:
+            second = stream_second_speakers(self._path, path, level, both, self.config)
         known = path >= 0
         self._grow(first + len(level), self._first_leg_speaker + len(self._leg_speaker))
         self._history[first + np.flatnonzero(known), path[known]] = level[known]
-        second = self._other_leg(levels, legs, speech)
-        if second is None:  # the legs' levels are not known yet: segmentation-3.0's overlap
-            second = stream_second_speakers(self._path, path, level, both, self.config)
         has = np.flatnonzero(second >= 0)
         self._history[first + has, second[has]] = level[has]
         self._path = np.concatenate([self._path, path])[-SECOND_SPEAKER_REACH:]
 
-    def _other_leg(self, levels: np.ndarray, legs: np.ndarray, speech: np.ndarray):
-        """Per frame of the step, the speaker of the leg that does not lead where it talks
-        too, else -1; None while either leg's levels are unknown or with
-        ``channel_overlap_db`` None. Shape: (T, 2), (T,), (T,) -> (T,) or None"""
+    def _statistics(self, levels: np.ndarray, legs: np.ndarray, speech: np.ndarray):
+        """The legs' statistics (:func:`~diarize.inference.channels.leg_statistics`) of the
+        last ``STATS_FRAMES`` frames, this step's included; None while either leg spoke too
+        little, or with ``channel_overlap_db`` None. Shape: (T, 2), (T,), (T,)"""
         kept = [
             np.concatenate([old, new])
             for old, new in zip(self._seen, (levels, legs, speech), strict=True)
         ]
         self._seen = tuple(part[-STATS_FRAMES:] for part in kept)
-        margin = self.config.channel_overlap_db
-        statistics = None if margin is None else leg_statistics(*self._seen)
-        if statistics is None:
+        if self.config.channel_overlap_db is None:
             return None
-        talks = other_leg_talks(levels, legs, speech, statistics, margin)
-        other = np.array([self._leg_speaker.get(1 - int(leg), -1) for leg in legs])
-        return np.where(talks, other, -1)
+        return leg_statistics(*self._seen)
 
     def _release(self, everything: bool = False) -> None:
         if not self.per_leg:

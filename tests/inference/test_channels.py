@@ -12,6 +12,7 @@ from diarize.inference.channels import (
     channel_speakers,
     leg_levels,
     leg_statistics,
+    legs_heard,
     likely_legs,
     other_leg_talks,
 )
@@ -91,6 +92,12 @@ def test_the_other_leg_talks_above_its_echo_not_at_it():
     # lies within 15 dB of the quieter party's own level on every frame of leg 0's turns
     assert np.all(levels[talker == 0, 1] >= statistics[0][1] - 15.0)
     assert not other_leg_talks(levels, labels, ~speech, statistics, 6.0).any()
+    # both legs at their noise floor, 35 dB under their own speech: heard as nobody, whatever
+    # segmentation-3.0 hears in their mix
+    assert legs_heard(levels, statistics).all()
+    noise = levels.copy()
+    noise[60:80] = statistics[0] - 35.0
+    assert np.array_equal(legs_heard(noise, statistics), ~np.isin(np.arange(200), range(60, 80)))
 
 
 def test_a_file_source_reads_each_channels_level_from_its_offset(tmp_path):
