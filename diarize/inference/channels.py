@@ -12,12 +12,12 @@ The sources measure both channels' levels per 80-ms frame of a two-channel recor
 decoded (:func:`channel_levels_of`); :func:`channel_speakers` decides whether the channels hold
 separate talkers (the louder channel leads the other by at least ``channel_gap_db`` on the
 median speech frame, and each leads its own share of the speech) and, if so, labels every
-frame with its louder channel along a Viterbi path. Speech and the post-processing stay as
-for any recording; who speaks comes from the channels, and so does overlap
-(:func:`other_leg_talks`: the leg that does not lead is louder than its echo of the other). A mono file, a stereo
-file whose channels are alike (one microphone copied, a stereo pair in one room) or a leg
-that nobody leads fall back to clustering voices. :func:`likely_legs` judges the levels
-alone, so that such a call needs segmentation-3.0 only
+frame with its louder channel along a Viterbi path. Who speaks comes from the channels, and
+so does overlap (:func:`other_leg_talks`: the leg that does not lead is louder than its echo
+of the other); speech is segmentation-3.0's, kept where a leg is near its own level
+(:func:`legs_heard`). A mono file, a stereo file whose channels are alike (one microphone
+copied, a stereo pair in one room) or a leg that nobody leads fall back to clustering voices.
+:func:`likely_legs` judges the levels alone, so that such a call needs segmentation-3.0 only
 (:func:`~diarize.inference.voices.clustered_posteriors`); streams decide at their first
 speech (:mod:`~diarize.inference.stream_legs`).
 """

@@ -7,9 +7,10 @@ leads the other by at least ``channel_gap_db`` on that step's median speech fram
 files decide on the whole file, :mod:`~diarize.inference.channels`). If so, every later frame
 is labelled by its louder channel along a Viterbi path, a channel becoming a speaker when it
 first leads a speech frame, and the stream runs neither CAM++ nor the SortFormer network: only
-segmentation-3.0, for speech (and overlap until the legs' levels are known:
-``channel_overlap_db``, :func:`~diarize.inference.channels.other_leg_talks`, with the legs'
-statistics of the last ``STATS_FRAMES``). Otherwise (alike channels, one channel, or a model
+segmentation-3.0, for speech. Once both legs have spoken enough, the legs' statistics of the
+last ``STATS_FRAMES`` give the overlap and gate the speech, as offline
+(``channel_overlap_db``, :func:`~diarize.inference.channels.add_other_leg`); before that the
+overlap is segmentation-3.0's. Otherwise (alike channels, one channel, or a model
 without segmentation-3.0) it is the usual stream on the channels' average. Labels are final
 once given, in both.
 
@@ -189,13 +190,13 @@ class LegStream(StreamingDiarizer):
         """The legs' statistics (:func:`~diarize.inference.channels.leg_statistics`) of the
         last ``STATS_FRAMES`` frames, this step's included; None while either leg spoke too
         little, or with ``channel_overlap_db`` None. Shape: (T, 2), (T,), (T,)"""
+        if self.config.channel_overlap_db is None:
+            return None
         kept = [
             np.concatenate([old, new])
             for old, new in zip(self._seen, (levels, legs, speech), strict=True)
         ]
         self._seen = tuple(part[-STATS_FRAMES:] for part in kept)
-        if self.config.channel_overlap_db is None:
-            return None
         return leg_statistics(*self._seen)
 
     def _release(self, everything: bool = False) -> None:
