@@ -160,6 +160,9 @@ def _worker(
     )
     gathered: list[list[FileOutcome] | None] = [None] * world
     dist.all_gather_object(gathered, outcomes, group=group)
+    # gloo's threads left running at interpreter exit can abort a rank ("terminate called
+    # without an active exception", exit -6) after its work is done
+    dist.destroy_process_group()
     return skipped + [outcome for part in gathered for outcome in part or []], rank == 0
 
 
