@@ -98,10 +98,11 @@ class Diarizer:
         postprocessing: parameters or a YAML path; default neutral (0.5 threshold).
         longform: chunking and speaker-cache settings, or a YAML file of them.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
-        bf16: bfloat16 autocast of CAM++, on CUDA of the SortFormer blocks too
-            (segmentation-3.0 stays float32): True/False, ``"bf16"``/``"fp32"``, or
-            None/``"auto"``: on CUDA, and on a CPU with native bfloat16 (AVX512-BF16 or AMX),
-            where CAM++ runs 1.8x faster.
+        bf16: bfloat16 autocast of CAM++ and segmentation-3.0, on CUDA of the SortFormer
+            blocks too (a stream's segmentation-3.0 stays float32): True/False,
+            ``"bf16"``/``"fp32"``, or None/``"auto"``: on CUDA, and on a CPU with native
+            bfloat16 (AVX512-BF16 or AMX), where CAM++ runs 1.8x faster and segmentation-3.0
+            1.7x.
         model_path: where the network came from (recorded in outputs).
     """
 

@@ -31,7 +31,7 @@ class WindowModel:
         network: a SortFormer network in eval mode.
         config: level, silence gate and embedding settings.
         device: where the network lives.
-        bf16: bfloat16 autocast (on a CPU: CAM++ only).
+        bf16: bfloat16 autocast (on a CPU: CAM++ and segmentation-3.0, not the blocks).
     """
 
     def __init__(
@@ -71,12 +71,15 @@ class WindowModel:
             return own, np.zeros_like(own), None
         hop = self.config.segmentation_hop_seconds
         local = None
-        if self.config.local_speakers:
-            (vad, overlap), local = self.segmentation.speech(
-                audio, len(probs), hop_seconds=hop, local_speakers=True
-            )
-        else:
-            vad, overlap = self.segmentation.speech(audio, len(probs), hop_seconds=hop)
+        # bfloat16 (hardware): 1.7x faster, 14% of the whole command's CPU time; DER moved
+        # both ways by up to 0.6 points per set (README, Results)
+        with autocast(self.device, self.bf16):
+            if self.config.local_speakers:
+                (vad, overlap), local = self.segmentation.speech(
+                    audio, len(probs), hop_seconds=hop, local_speakers=True
+                )
+            else:
+                vad, overlap = self.segmentation.speech(audio, len(probs), hop_seconds=hop)
         vad = self.gate(vad[:, None], audio)[:, 0]
         return (vad if source == "segmentation" else np.minimum(own, vad)), overlap, local
 
@@ -90,7 +93,7 @@ class WindowModel:
             audio = scale_to_rms(audio, self.config.level_rms)
         signal = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
         lengths = torch.tensor([signal.shape[1]])
-        # on a CPU bfloat16 is for CAM++ alone (see probs)
+        # on a CPU bfloat16 is for CAM++ and segmentation-3.0, not the blocks (see probs)
         front_bf16 = self.bf16 and (self.device.type != "cpu" or self.campplus is not None)
         with torch.inference_mode(), autocast(self.device, front_bf16):
             embeddings, emb_lengths = self.network.embed_audio(

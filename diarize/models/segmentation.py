@@ -74,7 +74,10 @@ class _Encoder(nn.Module):  # keeps the checkpoint's key "conv1d.0.filterbank.*"
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         if self.training or self._cached is None or self._cached.device != waveform.device:
-            filters = self.filterbank()
+            # in float32 whatever the autocast: the filters' phases (frequency x time, up to
+            # 2 pi 8000 x 0.0078) lose their meaning in bfloat16
+            with torch.autocast(waveform.device.type, enabled=False):
+                filters = self.filterbank()
             self._cached = None if self.training else filters.detach()
         else:
             filters = self._cached

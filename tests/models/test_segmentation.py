@@ -51,6 +51,25 @@ def test_the_bundled_model_carries_it_in_half_precision():
     np.testing.assert_allclose(ours, np.exp(data["log_probs"]), atol=0.03, rtol=0)
 
 
+def test_bfloat16_autocast_keeps_the_sinc_filters_in_float32(original_state):
+    """The bundled settings run segmentation-3.0 under bfloat16 autocast on a CPU that has it.
+    Its sinc filters are built by a matrix product of frequencies and times; built in
+    bfloat16 (autocast's choice for a matmul) on the first call, they were kept so, and the
+    network then heard half of a dev file's speech. Their phases must stay float32."""
+    data = dict(np.load(FIXTURE))
+    network = PyanNet().eval()
+    network.load_state_dict(original_state)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        ours = network(_clips(data)).float().exp().numpy()  # the first call builds the filters
+    assert network.sincnet.conv1d[0]._cached.dtype == torch.float32
+    with torch.inference_mode():
+        exact = network.sincnet.conv1d[0].filterbank()
+    torch.testing.assert_close(network.sincnet.conv1d[0]._cached, exact, rtol=0, atol=0)
+    speech, reference = 1 - ours[..., 0], 1 - np.exp(data["log_probs"])[..., 0]
+    assert np.mean((speech > 0.5) == (reference > 0.5)) > 0.97
+    assert np.abs(speech - reference).mean() < 0.02
+
+
 def test_speech_and_overlap_tracks_on_the_80_ms_grid(original_state):
     network = PyanNet().eval()
     network.load_state_dict(original_state)
