@@ -99,10 +99,8 @@ class Diarizer:
         longform: chunking and speaker-cache settings, or a YAML file of them.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
         bf16: bfloat16 autocast of CAM++ and segmentation-3.0, on CUDA of the SortFormer
-            blocks too (a stream's segmentation-3.0 stays float32): True/False,
-            ``"bf16"``/``"fp32"``, or None/``"auto"``: on CUDA, and on a CPU with native
-            bfloat16 (AVX512-BF16 or AMX), where CAM++ runs 1.8x faster and segmentation-3.0
-            1.7x.
+            blocks too: True/False, ``"bf16"``/``"fp32"``, or None/``"auto"``: on CUDA, and
+            on a CPU with native bfloat16 (AVX512-BF16 or AMX; 1.7-1.8x faster).
         model_path: where the network came from (recorded in outputs).
     """
 
