@@ -60,7 +60,7 @@ def main() -> None:
     settings = yaml.safe_load(BUNDLED_LONGFORM.read_text())
     for item in args.longform:
         key, value = item.split("=", 1)
-        if key in GATHERED:
+        if key in GATHERED and args.mode == "replay":
             parser.error(f"{key} changes the recorded evidence: record again with it")
         settings[key] = yaml.safe_load(value)
     recording = args.mode == "record"
