@@ -15,7 +15,7 @@ the last ``context_seconds`` of final frames plus the new ones, through the same
 :class:`WindowModel` as offline long files; its columns are linked to the stream's speakers
 by :class:`~diarize.inference.linking.OnlineLinker` (continuity with the final frames, then
 CAM++ embeddings against the running centroids). With CAM++ the columns only create speakers
-and move centroids (the network runs at every other step, and between for a new voice); every
+and move centroids (the network runs every 3.52 s, and between for a new voice); every
 frame is labelled by the voice of its own 0.4 s, as offline
 (:func:`~diarize.inference.frame_labels.resegment`), where segmentation-3.0 hears speech in the
 last 10 s; where it hears two people, the frame also gets the nearest other speaker among the
@@ -65,9 +65,9 @@ STICKINESS = 0.1
 # frames linked at a time, also those labelled at steps without the network (chosen when 10-s
 # steps ran it once per block: real-voice mixes 41.4% -> 38.9%, long-form 38.5 -> 32.2)
 LINK_FRAMES = 11
-# the network runs at least every 1.76 s, and between when NEW_VOICE_FRAMES speech frames are less
-# than NEW_VOICE_SIMILARITY alike to every speaker so far (chosen on dev: README, Streaming)
-NETWORK_SECONDS = 1.76
+# the network runs at least every 3.52 s (1.76 s before: as accurate, twice the runs; README), and
+# between when NEW_VOICE_FRAMES speech frames are under NEW_VOICE_SIMILARITY to every speaker so far
+NETWORK_SECONDS = 3.52
 NEW_VOICE_SIMILARITY = 0.35
 NEW_VOICE_FRAMES = 3
 SEGMENTATION_FRAMES = round(WINDOW_SECONDS / FRAME_SHIFT)  # segmentation-3.0's, ending a step

@@ -104,7 +104,14 @@ def main() -> None:
             torch.save(tape, path)
         if args.out:
             write_rttm(args.out / f"{uri}.rttm", stream.turns)
-    print(f"{args.mode}: {len(entries)} files, RTF {spent / max(heard, 1e-9):.4f}")
+    share = CALLS["network"] / max(CALLS["steps"], 1)
+    print(
+        f"{args.mode}: {len(entries)} files, RTF {spent / max(heard, 1e-9):.4f}, "
+        f"the network at {share:.0%} of the steps"
+    )
+
+
+CALLS = {"steps": 0, "network": 0}  # steps and network runs replayed (the schedule's cost)
 
 
 def _wire(stream: StreamingDiarizer, tape: dict, recording: bool) -> None:
@@ -133,8 +140,16 @@ def _wire(stream: StreamingDiarizer, tape: dict, recording: bool) -> None:
         value = take(("speech", first), compute)
         return None if value is None else done(value)
 
-    model.probs = lambda window: take(("probs", stream._final), lambda: probs(window)).copy()
-    stream.audio.embed = lambda first, stop: take(("embed", first), lambda: embed(first, stop))
+    def taped_probs(window):
+        CALLS["network"] += 1
+        return take(("probs", stream._final), lambda: probs(window)).copy()
+
+    def taped_embed(first, stop):
+        CALLS["steps"] += 1
+        return take(("embed", first), lambda: embed(first, stop))
+
+    model.probs = taped_probs
+    stream.audio.embed = taped_embed
     stream._start_speech = taped_speech
 
 

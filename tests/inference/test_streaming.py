@@ -332,5 +332,5 @@ def test_stream_runs_the_network_between_its_steps_for_an_unknown_voice(monkeypa
     assert not due([0.9] * (block - 2) + [low] * 2)  # too few frames
     silent = np.stack([np.r_[np.full(block - 3, 0.9), np.zeros(3)], np.zeros(block)])
     assert not due([0.9] * (block - 3) + [low] * 3, silent)  # unlike, but not speech
-    stream._unlinked = 11
-    assert due([0.9] * block)  # 1.76 s since the network last ran
+    stream._unlinked = stream.network_frames
+    assert due([0.9] * block)  # network_seconds since the network last ran
