@@ -37,6 +37,8 @@ from diarize.inference.diarizer import Diarizer
 from diarize.inference.streaming import NETWORK_SECONDS, StreamingDiarizer
 from diarize.inference.window_model import SAMPLES_PER_FRAME
 
+CALLS = {"steps": 0, "network": 0}  # steps and network runs replayed (the schedule's cost)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -109,9 +111,6 @@ def main() -> None:
         f"{args.mode}: {len(entries)} files, RTF {spent / max(heard, 1e-9):.4f}, "
         f"the network at {share:.0%} of the steps"
     )
-
-
-CALLS = {"steps": 0, "network": 0}  # steps and network runs replayed (the schedule's cost)
 
 
 def _wire(stream: StreamingDiarizer, tape: dict, recording: bool) -> None:
