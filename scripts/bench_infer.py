@@ -113,7 +113,12 @@ def random_model(config: str, path: Path) -> Path:
 
 
 def run_infer(
-    audio: Path, out: Path, model: str | None, device: str, stream: float | None = None
+    audio: Path,
+    out: Path,
+    model: str | None,
+    device: str,
+    stream: float | None = None,
+    precision: str = "auto",
 ) -> tuple[float, float, float, int]:
     """Run the whole command once; returns (wall s, CPU s, peak RSS in MB, exit status).
 
@@ -126,7 +131,8 @@ def run_infer(
     if stream is not None:
         command[3] = "stream"
         command += ["--latency", f"{stream:g}"]
-    command += ["--device", device, "--quiet"] + (["--model", model] if model else [])
+    command += ["--device", device, "--precision", precision, "--quiet"]
+    command += ["--model", model] if model else []
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -145,6 +151,12 @@ def main() -> int:
     parser.add_argument(
         "--stream", type=float, metavar="LATENCY", help="time diarize stream at this latency"
     )
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help="the command's --precision (default auto, as shipped)",
+    )
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench_infer")
     args = parser.parse_args()
 
@@ -159,7 +171,8 @@ def main() -> int:
 
     command = f"diarize stream --latency {args.stream:g}" if args.stream else "diarize infer"
     print(
-        f"{command}; model: {model or 'bundled default'}; device: {args.device}; cpus: {os.cpu_count()}"
+        f"{command}; model: {model or 'bundled default'}; device: {args.device}; "
+        f"precision: {args.precision}; cpus: {os.cpu_count()}"
     )
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     header = ("minutes", "wall s", "RTF", "CPU s", "CPU RTF", "peak MB", "exit")
@@ -169,8 +182,9 @@ def main() -> int:
         audio = args.workdir / f"bench_{minutes:g}min.wav"
         make_recording(audio, minutes, base)
         wall, cpu, peak, code = run_infer(
-            audio, args.workdir / f"out_{minutes:g}", model, args.device, args.stream
-        )
+            audio, args.workdir / f"out_{minutes:g}", model, args.device, args.stream,
+            args.precision,
+        )  # fmt: skip
         seconds = minutes * 60
         print(
             f"{minutes:8g} {wall:8.1f} {wall / seconds:8.4f} {cpu:8.1f} {cpu / seconds:8.4f} "

@@ -124,8 +124,9 @@ class StreamingDiarizer:
         self.linker = OnlineLinker.for_stream(
             self.config, self.by_voice, num_speakers if num_speakers is not None else max_speakers
         )
-        with_segmentation = self.by_voice and self.config.speech_source == "segmentation"
-        self._speech = BackgroundSpeech(self.model.segmentation) if with_segmentation else None
+        self._speech = None  # segmentation-3.0's speech on a second core (see _step)
+        if self.by_voice and self.config.speech_source == "segmentation":
+            self._speech = BackgroundSpeech(self.model.segmentation, device, bf16)
         self.turn_tracker = TurnTracker(postprocessing or PostProcessingParams())
         self.audio = StreamAudio(
             self.model, self.config.level_rms, self.embed_context, self.norm_frames,
@@ -392,8 +393,7 @@ class StreamingDiarizer:
         rows, cols = self._history.shape
         if frames <= rows and speakers <= cols:
             return
-        # rows double when the frames outgrow them; a new speaker only adds a column (rows
-        # doubled at every new speaker too: 2^6 times the frames on a stream of 6 speakers)
+        # rows double when the frames outgrow them; a new speaker only adds a column
         height = rows if frames <= rows else max(frames, 2 * rows, 256)
         grown = np.zeros((height, max(speakers, cols)), dtype=np.float32)
         grown[:rows, :cols] = self._history

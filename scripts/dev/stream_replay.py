@@ -66,12 +66,19 @@ def main() -> None:
         help="the network's schedule (default: record at every "
         "step, so that any schedule replays; replay as shipped)",
     )
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32"),
+        default="auto",
+        help="record: segmentation-3.0 in bfloat16 where the CPU has it (auto, as shipped) or not",
+    )
     args = parser.parse_args()
     if args.network_seconds is None:
         args.network_seconds = 0.0 if args.mode == "record" else NETWORK_SECONDS
     if args.mode == "replay" and args.out is None:
         parser.error("replay writes RTTMs: give OUT")
-    diarizer = Diarizer.from_pretrained(None, postprocessing=args.postprocessing)
+    bf16 = False if args.precision == "fp32" else None
+    diarizer = Diarizer.from_pretrained(None, postprocessing=args.postprocessing, bf16=bf16)
     longform = diarizer.longform
     for item in args.longform:
         key, value = item.split("=", 1)

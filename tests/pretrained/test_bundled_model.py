@@ -1,5 +1,6 @@
 """The bundled default model: ships, loads without a download, and diarizes the examples."""
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ def test_bundled_files_are_small_and_documented():
     tuned = yaml.safe_load((PRETRAINED / "postprocess.yaml").read_text())
     assert set(tuned["parameters"]) >= {"onset", "offset", "min_duration_on", "min_duration_off"}
     assert "dev" in str(tuned.get("data", tuned)).lower()  # tuned on dev data, never test
+    # the provenance names the model file that ships (a new default.pt must say so)
+    assert tuned["bundled_model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
 
 
 def test_default_model_diarizes_an_example():
