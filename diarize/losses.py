@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from diarize.audio.features import lengths_mask
 
@@ -84,6 +83,8 @@ def sort_targets(
 
 
 def _break_ties(targets, lengths, probs, onsets, order) -> torch.Tensor:
+    from scipy.optimize import linear_sum_assignment  # here: 0.4 s off every command's start
+
     frames = targets.shape[1]
     order = order.clone()
     sorted_onsets = onsets.gather(1, order).cpu().numpy()
@@ -133,6 +134,8 @@ def pil_targets(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tens
     Shape:
         logits (B, T, K), targets (B, T, K), lengths (B,) -> (B, T, K)
     """
+    from scipy.optimize import linear_sum_assignment  # here: 0.4 s off every command's start
+
     cost = pil_cost(logits.detach(), targets, lengths).cpu().numpy()
     order = np.empty(cost.shape[:2], dtype=np.int64)
     for b, matrix in enumerate(cost):

@@ -95,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
     from diarize.inference.inputs import expand_inputs
     from diarize.inference.postprocess import check_speaker_hints
     from diarize.io_utils import check_writable_dir
-    from diarize.review.batch import review_options
 
     # everything that needs no model is checked before the model loads (seconds)
     hints = dict(
@@ -130,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         start_method="popen",  # workers re-run this command line
         progress=not args.quiet,
         error_prefix="diarize infer: ",
-        **review_options(args.html, embed_audio=args.html_embed_audio),
+        **_review_options(args),
     )
     if not summary.is_main:
         return 0 if summary.ok else 1
@@ -143,3 +142,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0 if summary.ok else 1
+
+
+def _review_options(args: argparse.Namespace) -> dict:
+    """The review pages' steps, imported only when asked for (pyannote.metrics and the page
+    code add a second and a half to every command's start)."""
+    if not (args.html or args.html_embed_audio):
+        return {}
+    from diarize.review.batch import review_options
+
+    return review_options(args.html, embed_audio=args.html_embed_audio)

@@ -13,11 +13,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pyannote.core import Annotation, Segment
+from typing import TYPE_CHECKING
 
 from diarize.errors import DiarizeError, located
 from diarize.io_utils import atomic_write_text, read_text, walk_files
+
+if TYPE_CHECKING:  # pyannote.core loads matplotlib: 0.45 s off the start of every command
+    from pyannote.core import Annotation
 
 # Record types of the RTTM specification; only SPEAKER carries diarization turns, the others are
 # skipped so that full NIST references load, and anything else is a typo worth reporting.
@@ -192,6 +194,8 @@ def turns_to_annotation(turns: Iterable[Turn], uri: str | None = None) -> Annota
     Raises:
         ValueError: ``uri`` is not given and the turns belong to several uris.
     """
+    from pyannote.core import Annotation, Segment
+
     turns = list(turns)
     uris = {turn.uri for turn in turns}
     if uri is None:
