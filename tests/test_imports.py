@@ -9,6 +9,8 @@ Lightning object is built. No module grows past 400 lines.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,9 +146,6 @@ def test_the_inference_commands_start_without_plotting_or_scoring_libraries():
     """``diarize infer`` / ``stream`` load neither matplotlib (pyannote.core imports it),
     pyannote.metrics nor scipy.optimize before they need them: 2.6 s of start-up instead of
     5.3-5.9 s on this project's machine (a tiny file, whole command)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, diarize.cli.infer, diarize.cli.stream, diarize.inference.diarizer, "
         "diarize.inference.batch, diarize.inference.streaming\n"

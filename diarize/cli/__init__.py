@@ -11,6 +11,6 @@ def add_precision_argument(parser: argparse.ArgumentParser) -> None:
         "--precision",
         default="auto",
         choices=("auto", "fp32", "bf16"),
-        help="CAM++ and segmentation-3.0 in bfloat16, on CUDA the SortFormer blocks too "
-        "(auto: on CUDA and on CPUs with native bf16)",
+        help="CAM++ and segmentation-3.0 in bfloat16 (a stream's CAM++ stays float32 on a "
+        "CPU), on CUDA the SortFormer blocks too (auto: on CUDA and on CPUs with native bf16)",
     )
