@@ -88,7 +88,12 @@ def cluster_windows(
        and with ``distinct`` so does one of two windows or more whose centroid is less than
        ``distinct`` similar (cosine, in the pass's space) to that nearest cluster's: absorbing
        it would give a voice unlike the cluster's to the cluster (on 30-s real meeting
-       excerpts, a second voice of 2-5 windows at a raw similarity of 0.24-0.4 was absorbed);
+       excerpts, a second voice of 2-5 windows at a raw similarity of 0.24-0.4 was absorbed).
+       Barred from its nearest, a small cluster joins the next most similar one it may join
+       when at least ``threshold`` alike (the pass's cut); those that join none merge with
+       each other while their centroids are that alike (a voice heard little, unlike the
+       others, can come out of step 1 as two small clusters: on mono telephone calls of two
+       real voices, it took 3 of the 6 files found a speaker too many to 2);
     3. with ``centering`` > 0, when step 1-2 found more than one speaker: ``centering`` times
        the recording's mean embedding is taken off every window and steps 1-2 run again on
        what is left, cut at ``centered_threshold``. Every voice of a recording shares its
@@ -190,7 +195,7 @@ def _agglomerate(
         labels = fcluster(tree, max_speakers, criterion="maxclust")
     elif min_speakers is not None and found < min_speakers:
         labels = fcluster(tree, min(min_speakers, len(x)), criterion="maxclust")
-    return _absorb_small(x, labels - 1, least, min_speakers, local, distinct)
+    return _absorb_small(x, labels - 1, least, min_speakers, local, distinct, threshold)
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -211,10 +216,12 @@ def _merge_similar(
     threshold: float,
     min_speakers: int | None,
     local: list[list[tuple[Hashable, int]]] | None = None,
+    below: int | None = None,
 ) -> np.ndarray:
     """Merge the two clusters whose centroids in ``x`` are most alike while their cosine
     similarity is at least ``threshold`` (and more than ``min_speakers`` are left), except
-    two that ``local`` says are different people (:func:`_told_apart`)."""
+    two that ``local`` says are different people (:func:`_told_apart`); with ``below``, only
+    clusters of fewer windows than that."""
     labels = np.unique(labels, return_inverse=True)[1]
     while labels.max() + 1 > max(min_speakers or 1, 1):
         centroids = label_centroids(x, labels)
@@ -222,6 +229,9 @@ def _merge_similar(
         np.fill_diagonal(similarity, -np.inf)
         if local is not None:
             similarity[_told_apart(labels, local)] = -np.inf
+        if below is not None:
+            large = np.bincount(labels) >= below
+            similarity[large] = similarity[:, large] = -np.inf
         a, b = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
         if similarity[a, b] < threshold:
             break
@@ -258,10 +268,15 @@ def _absorb_small(
     min_speakers: int | None,
     local: list[list[tuple[Hashable, int]]] | None = None,
     distinct: float | None = None,
+    threshold: float | None = None,
 ) -> np.ndarray:
-    """Clusters smaller than ``min_size`` join the most similar larger cluster, unless
-    ``local`` says they are another person than that one (:func:`_told_apart`) or, with
-    ``distinct``, their centroids are less than that similar (two windows or more)."""
+    """Clusters smaller than ``min_size`` join the most similar larger cluster they may join.
+    A cluster of two windows or more may not join one that ``local`` says is another person
+    (:func:`_told_apart`) or, with ``distinct``, one whose centroid is less than that similar;
+    it joins another than its nearest large cluster only when at least ``threshold`` similar
+    (the pass's own cut; None: never). One that may join none stays, and with
+    ``threshold`` those that stay merge with each other while their centroids are at least
+    that similar (:func:`_merge_similar`)."""
     labels = np.unique(labels, return_inverse=True)[1]
     sizes = np.bincount(labels)
     large = np.flatnonzero(sizes >= min_size)
@@ -269,11 +284,18 @@ def _absorb_small(
     if len(large) == 0 or len(large) == len(sizes) or len(large) < floor:
         return labels
     centroids = label_centroids(x, labels)
-    target = large[np.argmax(centroids @ centroids[large].T, axis=1)]
-    keep = np.isin(np.arange(len(sizes)), large)
-    if local is not None:  # two windows or more, told apart from where they would go
-        keep |= (sizes >= 2) & _told_apart(labels, local)[np.arange(len(sizes)), target]
-    if distinct is not None:  # two windows or more, unlike where they would go
-        keep |= (sizes >= 2) & (np.sum(centroids * centroids[target], axis=1) < distinct)
-    labels = np.where(keep[labels], labels, target[labels])
-    return np.unique(labels, return_inverse=True)[1]
+    similarity = centroids @ centroids[large].T  # (clusters, large clusters)
+    barred = np.zeros(similarity.shape, dtype=bool)  # large clusters each may not join
+    if local is not None:
+        barred |= _told_apart(labels, local)[:, large]
+    if distinct is not None:
+        barred |= similarity < distinct
+    others = np.arange(len(large))[None] != similarity.argmax(axis=1)[:, None]
+    barred |= others & (similarity < (np.inf if threshold is None else threshold))
+    barred[sizes < 2] = False  # a single window joins its nearest
+    target = large[np.argmax(np.where(barred, -np.inf, similarity), axis=1)]
+    keep = np.isin(np.arange(len(sizes)), large) | barred.all(axis=1)
+    labels = np.unique(np.where(keep[labels], labels, target[labels]), return_inverse=True)[1]
+    if threshold is None:
+        return labels
+    return _merge_similar(x, labels, threshold, min_speakers, local, below=min_size)

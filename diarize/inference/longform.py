@@ -147,7 +147,9 @@ class LongformConfig:
             speech (used for windows) when exactly one does.
         min_cluster_windows, min_cluster_share: a cluster with fewer windows, or a smaller
             share of the file's windows (capped at about 20 s of speech), joins the nearest
-            larger one.
+            larger one (another only when at least the pass's threshold alike to it, when the
+            nearest is barred: ``distinct_threshold``, ``local_speakers``); the small ones
+            that join none merge with each other when that alike.
         resegment_seconds, change_penalty: with clustering, every speech frame is labelled
             by the embedding of the ``resegment_seconds`` around it, compared with the
             speakers' centroids along a Viterbi path that pays ``change_penalty`` (cosine

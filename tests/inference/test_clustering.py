@@ -200,6 +200,46 @@ def test_a_small_cluster_unlike_the_one_it_would_join_is_kept():
     assert len(set(cluster_windows(single, 0.5, min_size=6, distinct=0.1).tolist())) == 2
 
 
+def test_a_small_cluster_barred_from_its_nearest_joins_the_next_when_alike_enough():
+    """A voice of 3 windows that the segmentation tells apart from its nearest large cluster
+    joins the next one when at least ``threshold`` alike to it (the pass's cut), else stays."""
+    from diarize.inference.clustering import _absorb_small
+
+    e = np.eye(4)
+    small = unit_rows(0.8 * e[:1] + 0.6 * e[1:2])  # 0.8 alike the first voice, 0.6 the second
+    x = np.concatenate([np.repeat(e[:1], 10, 0), np.repeat(e[1:2], 10, 0), np.repeat(small, 3, 0)])
+    labels = np.array([0] * 10 + [1] * 10 + [2] * 3)
+    # segmentation windows 0-2 each hear 3 windows of the first voice and one of the small
+    local = [[(i % 3, 0)] for i in range(10)] + [[]] * 10 + [[(i, 1)] for i in range(3)]
+    assert len(set(_absorb_small(x, labels, 5, None, local).tolist())) == 3
+    joined = _absorb_small(x, labels, 5, None, local, threshold=0.5)
+    assert _same_partition(joined, np.array([0] * 10 + [1] * 13))
+    assert len(set(_absorb_small(x, labels, 5, None, local, threshold=0.7).tolist())) == 3
+
+
+def test_small_clusters_that_stay_merge_when_alike_each_other():
+    """Two small clusters unlike both large ones stay speakers; with ``threshold`` the two
+    merge when their centroids are that alike (one voice heard little, split in two), not
+    when the segmentation tells them apart."""
+    from diarize.inference.clustering import _absorb_small
+
+    e = np.eye(4)
+    a, b = unit_rows(e[2:3] + 0.3 * e[3:4]), unit_rows(e[2:3] - 0.3 * e[3:4])  # 0.83 alike
+    x = np.concatenate(
+        [np.repeat(e[:1], 10, 0), np.repeat(e[1:2], 10, 0), np.repeat(a, 3, 0), np.repeat(b, 2, 0)]
+    )
+    labels = np.array([0] * 10 + [1] * 10 + [2] * 3 + [3] * 2)
+    assert len(set(_absorb_small(x, labels, 5, None, distinct=0.1).tolist())) == 4
+    merged = _absorb_small(x, labels, 5, None, distinct=0.1, threshold=0.25)
+    assert _same_partition(merged, np.array([0] * 10 + [1] * 10 + [2] * 5))
+    assert len(set(_absorb_small(x, labels, 5, None, distinct=0.1, threshold=0.9).tolist())) == 4
+    local = [[]] * 20 + [[(i, 0)] for i in range(3)] + [[(0, 1)], [(1, 1)]]
+    apart = _absorb_small(x, labels, 5, None, local, distinct=0.1, threshold=0.25)
+    assert len(set(apart.tolist())) == 4
+    # never below min_speakers
+    assert len(set(_absorb_small(x, labels, 5, 4, distinct=0.1, threshold=0.25).tolist())) == 4
+
+
 def test_told_apart_is_a_majority_of_shared_windows():
     from diarize.inference.clustering import _told_apart
 
