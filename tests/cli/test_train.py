@@ -275,14 +275,25 @@ def test_ctrl_c_saves_last_checkpoint_and_exits_130(tmp_path):
         "trainer.max_steps=100000", "checkpoint_every_n_steps=1000",
         "model.cache_training.prob=0",
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while not (exp / "metrics.csv").is_file() or (exp / "metrics.csv").stat().st_size < 40:
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-        time.sleep(0.5)
-    time.sleep(1.0)  # a few steps
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    # a shell's background job (`pytest &`) starts with SIGINT ignored, and Python then keeps it
+    # ignored in the child: give the child Ctrl-C as a terminal would
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not (exp / "metrics.csv").is_file() or (exp / "metrics.csv").stat().st_size < 40:
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.5)
+        time.sleep(1.0)  # a few steps
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()  # never left training after a failure
     assert process.returncode == 130, err
     lines = [line for line in err.splitlines() if line.startswith("diarize train:")]
     assert len(lines) == 1 and "interrupted; saved" in lines[0] and "Traceback" not in err
