@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from diarize.audio.features import FRAME_SHIFT
@@ -98,6 +99,25 @@ def test_the_other_leg_talks_above_its_echo_not_at_it():
     noise = levels.copy()
     noise[60:80] = statistics[0] - 35.0
     assert np.array_equal(legs_heard(noise, statistics), ~np.isin(np.arange(200), range(60, 80)))
+
+
+def test_leg_statistics_need_each_leg_to_have_led_a_second_of_speech():
+    """A stream knows its legs' levels once each leg has led 1 s of clear speech (12 frames),
+    and its echo of the other has been heard as long; before that there are none."""
+    from diarize.inference.channels import STATISTICS_FRAMES
+
+    assert STATISTICS_FRAMES * 0.08 == pytest.approx(0.96)
+
+    def call(frames_each: int):
+        talker = np.repeat([0, 1], frames_each)
+        levels = np.empty((len(talker), 2), dtype=np.float32)
+        levels[np.arange(len(talker)), talker] = -20.0
+        levels[np.arange(len(talker)), 1 - talker] = -45.0  # echo 25 dB down
+        return levels, talker, np.ones(len(talker), dtype=bool)
+
+    own, echo = leg_statistics(*call(STATISTICS_FRAMES))
+    assert np.allclose(own, -20.0) and np.allclose(echo, -25.0)
+    assert leg_statistics(*call(STATISTICS_FRAMES - 1)) is None
 
 
 def test_a_file_source_reads_each_channels_level_from_its_offset(tmp_path):
