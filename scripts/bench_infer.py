@@ -32,6 +32,7 @@ import numpy as np
 import soundfile as sf
 
 from diarize.audio.io import SAMPLE_RATE
+from diarize.cli import add_precision_argument
 from diarize.io_utils import atomic_path
 
 VOICES = ("en+m3", "en-us+f2", "en-gb-scotland+m1", "en+f4")
@@ -151,12 +152,7 @@ def main() -> int:
     parser.add_argument(
         "--stream", type=float, metavar="LATENCY", help="time diarize stream at this latency"
     )
-    parser.add_argument(
-        "--precision",
-        default="auto",
-        choices=("auto", "fp32", "bf16"),
-        help="the command's --precision (default auto, as shipped)",
-    )
+    add_precision_argument(parser)  # passed on to the command, as its own option
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bench_infer")
     args = parser.parse_args()
 
