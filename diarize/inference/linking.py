@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # longform imports this module
 __all__ = [
     "OnlineLinker",
     "agreement",
+    "centred",
     "cluster_chunk_speakers",
     "cosine_matrix",
     "solo_weights",
@@ -205,9 +206,20 @@ def cluster_chunk_speakers(
     return np.array([relabel.get(int(r), -1) for r in raw], dtype=np.int64)
 
 
+def centred(x: np.ndarray, sums: np.ndarray, mass: float, share: float) -> np.ndarray:
+    """Unit rows of ``x`` with ``share`` times a stream's mean embedding so far (the speakers'
+    summed embeddings ``sums`` over their ``mass``) taken off: the voices of one recording share
+    its channel, as the offline clustering's centring says. Shape: (N, E) -> (N, E)"""
+    x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    if not share or mass <= 0:
+        return x
+    return x - share * np.sum(sums, axis=0) / mass
+
+
 @dataclass
 class OnlineLinker:
-    """Links each step's columns to the running file speakers (streaming).
+    """Links each step's columns to the running file speakers (streaming without CAM++; with
+    it, speakers come from windows of solo speech: :mod:`~diarize.inference.window_linker`).
 
     A column is linked, in this order, to the speaker whose final frames it continues
     (agreement over the frames both see, Hungarian, at least ``continuity_threshold``), else to
@@ -221,45 +233,17 @@ class OnlineLinker:
         continuity_threshold: least agreement with a speaker's final frames.
         max_speakers: cap on the number of speakers (new voices beyond it join the closest).
         centroids: per speaker, the mass-weighted sum of its unit embeddings.
-        centering: share of the mean of every embedding linked so far taken off both sides
-            before they are compared (0: raw cosine), as the offline clustering centres a
-            file's windows: the voices of one recording share its channel.
-        shared: two columns of one step may join the same speaker (the network splits one
-            voice over two columns more often than it hears two voices alike).
     """
 
     threshold: float
     continuity_threshold: float = 0.5
     max_speakers: int | None = None
     centroids: list[np.ndarray] = field(default_factory=list)
-    centering: float = 0.0
-    shared: bool = False
-    _mass: float = 0.0  # seconds of solo speech in all the centroids
-
-    def _centred(self, x: np.ndarray) -> np.ndarray:
-        """Unit rows with ``centering`` times the stream's mean embedding so far (all the
-        centroids' sums over their mass) taken off. Shape: (N, E) -> (N, E)"""
-        x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-        if not self.centering or self._mass <= 0:
-            return x
-        return x - self.centering * np.sum(self.centroids, axis=0) / self._mass
 
     @classmethod
-    def for_stream(
-        cls, config: LongformConfig, by_voice: bool, max_speakers: int | None
-    ) -> OnlineLinker:
-        """The stream's linker for a :class:`~diarize.inference.longform.LongformConfig`: by
-        voice (CAM++) with its ``stream_*`` settings, else by ``link_threshold``."""
-        if not by_voice:
-            return cls(config.link_threshold, config.continuity_threshold, max_speakers)
-        threshold = config.stream_link_threshold
-        return cls(
-            config.cluster_threshold if threshold is None else threshold,
-            config.continuity_threshold,
-            max_speakers,
-            centering=config.stream_centering,
-            shared=config.stream_shared,
-        )
+    def for_stream(cls, config: LongformConfig, max_speakers: int | None) -> OnlineLinker:
+        """The stream's linker for a :class:`~diarize.inference.longform.LongformConfig`."""
+        return cls(config.link_threshold, config.continuity_threshold, max_speakers)
 
     @property
     def num_speakers(self) -> int:
@@ -270,8 +254,6 @@ class OnlineLinker:
         continuity: np.ndarray | None,
         embeddings: list[np.ndarray | None],
         active: np.ndarray,
-        previous: np.ndarray | None = None,
-        stickiness: float = 0.0,
     ) -> np.ndarray:
         """File speaker of each column (-1: none); creates new speakers as needed.
 
@@ -280,9 +262,6 @@ class OnlineLinker:
                 are already final, or None.
             embeddings: per column, its embedding or None (too little solo speech).
             active: which columns speak in the frames to label.
-            previous: each column's speaker in the step before (-1: none), or None.
-            stickiness: similarity added to a column's previous speaker, so that a voice heard
-                on two noisy embeddings does not flip between two speakers step by step.
 
         Shape:
             continuity (K, G), active (K,) -> (K,)
@@ -300,20 +279,12 @@ class OnlineLinker:
                     taken.add(int(col))
         todo = [k for k in range(columns) if active[k] and mapping[k] < 0]
         todo = [k for k in todo if embeddings[k] is not None]
-        free = [g for g in range(self.num_speakers) if self.shared or g not in taken]
+        free = [g for g in range(self.num_speakers) if g not in taken]
         if todo and free:
-            known = self._centred(np.stack([self.centroids[g] for g in free]))
             similarity = cosine_matrix(
-                self._centred(np.stack([embeddings[k] for k in todo])), known
+                np.stack([embeddings[k] for k in todo]), np.stack([self.centroids[g] for g in free])
             )
-            if previous is not None and stickiness:
-                before = np.array([previous[k] for k in todo])[:, None]
-                similarity = similarity + stickiness * (before == np.array(free)[None, :])
-            if self.shared:
-                rows = np.arange(len(todo))
-                cols = similarity.argmax(axis=1)
-            else:
-                rows, cols = linear_sum_assignment(similarity, maximize=True)
+            rows, cols = linear_sum_assignment(similarity, maximize=True)
             for row, col in zip(rows, cols, strict=True):
                 full = self.max_speakers is not None and self.num_speakers >= self.max_speakers
                 if similarity[row, col] >= self.threshold or full:
@@ -338,4 +309,3 @@ class OnlineLinker:
             norm = np.linalg.norm(embedding)
             if norm > 0:
                 self.centroids[speaker] += float(masses[column]) * embedding / norm
-                self._mass += float(masses[column])

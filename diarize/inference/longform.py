@@ -136,12 +136,13 @@ class LongformConfig:
             fewer than this times the windows that segmentation-3.0's one-speaker frames give
             takes its windows from those frames instead
             (:func:`~diarize.inference.voices.solo_windows`). 0: off.
-        stream_centering, stream_link_threshold, stream_shared: streaming with CAM++: a
-            column's voice is compared with the speakers' running centroids after this share
-            of the mean of every voice linked so far is taken off both, joins the most similar
-            at ``stream_link_threshold`` or more (None: ``cluster_threshold``), and may join a
-            speaker that another column of the step took
-            (:meth:`~diarize.inference.linking.OnlineLinker.for_stream`).
+        stream_centering, stream_link_threshold: streaming with CAM++: a window of solo speech
+            is compared with the speakers' running centroids after this share of the mean of
+            every window linked so far is taken off both, and joins the most similar at
+            ``stream_link_threshold`` or more (None: ``cluster_threshold``)
+            (:class:`~diarize.inference.window_linker.WindowLinker`). ``stream_shared`` is
+            accepted so that older settings files load, and ignored (columns are no longer
+            linked by voice).
         window_seconds, hop_seconds: the clustered windows' length and spacing.
         speech_threshold: a frame is speech when a column's posterior exceeds this, and solo
             speech (used for windows) when exactly one does.

@@ -12,11 +12,10 @@ and releases them ``hold`` frames later, so a frame is labelled ``(block + looka
 0.08`` s after it was heard (presets: 0.32 s = 3 + 1 frames, 1.04 s = 11 + 2, 10 s = 11 + 2 +
 111 held: :mod:`~diarize.inference.stream_hold` labels them again by voice). The network sees
 the last ``context_seconds`` of final frames plus the new ones, through the same
-:class:`WindowModel` as offline long files; its columns are linked to the stream's speakers
-by :class:`~diarize.inference.linking.OnlineLinker` (continuity with the final frames, then
-CAM++ embeddings against the running centroids). With CAM++ the columns only create speakers
-and move centroids (the network runs every 3.52 s, and between for a new voice); every
-frame is labelled by the voice of its own 0.4 s, as offline
+:class:`WindowModel` as offline long files. With CAM++, the windows of solo speech its columns
+show (as offline) make the stream's speakers and move their centroids, one window at a time
+(:class:`~diarize.inference.window_linker.WindowLinker`; the network runs every 3.52 s, and
+between for a new voice); every frame is labelled by the voice of its own 0.4 s, as offline
 (:func:`~diarize.inference.frame_labels.resegment`), where segmentation-3.0 hears speech in the
 last 10 s; where it hears two people, the frame also gets the nearest other speaker among the
 final frames of the last 2 s and the step's own, as offline. A step's fbank
@@ -48,20 +47,18 @@ from diarize.inference.latency import LATENCY_PRESETS, latency_frames
 from diarize.inference.linking import OnlineLinker, agreement
 from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig, WindowModel
 from diarize.inference.overlap import SECOND_SPEAKER_REACH, stream_second_speakers
-from diarize.inference.postprocess import PostProcessingParams, mask_to_segments
+from diarize.inference.postprocess import PostProcessingParams
 from diarize.inference.stream_audio import StreamAudio
 from diarize.inference.stream_hold import StreamUpdate, relabel_held
 from diarize.inference.stream_speech import BackgroundSpeech, one_thread
 from diarize.inference.turn_tracker import TurnTracker
+from diarize.inference.voices import solo_windows
+from diarize.inference.window_linker import WindowLinker
 from diarize.inference.window_model import clusters_by_voice
 from diarize.models.segmentation import WINDOW_SECONDS
 
 __all__ = ["LATENCY_PRESETS", "StreamingDiarizer", "StreamUpdate", "TurnTracker", "latency_frames"]
 
-RECENT_FRAMES = 25  # 2 s: the solo speech a column is recognised by when streaming by voice
-# similarity added to a column's speaker of the step before (by voice), so that a voice does not
-# flip between two speakers on noisy 0.5-2 s embeddings (real-voice mixes: DER 36.1% -> 35.4%)
-STICKINESS = 0.1
 # frames linked at a time, also those labelled at steps without the network (chosen when 10-s
 # steps ran it once per block: real-voice mixes 41.4% -> 38.9%, long-form 38.5 -> 32.2)
 LINK_FRAMES = 11
@@ -118,12 +115,12 @@ class StreamingDiarizer:
         self.network_frames = int(round(network_seconds / FRAME_SHIFT))
         # the level is set once per stream by self.audio, so a block is not scaled by itself
         self.model = WindowModel(network, replace(self.config, level_rms=None), device, bf16)
-        # with CAM++ and identity: clustering, a column is recognised by its recent solo
-        # speech alone (see _step); otherwise by continuity, then its pooled embedding
+        # with CAM++ and identity: clustering, windows of solo speech make the speakers (see
+        # _step); otherwise the network's columns are linked, by continuity, then by embedding
         self.by_voice = clusters_by_voice(network, self.config)
-        self.linker = OnlineLinker.for_stream(
-            self.config, self.by_voice, num_speakers if num_speakers is not None else max_speakers
-        )
+        cap = num_speakers if num_speakers is not None else max_speakers
+        linker = WindowLinker if self.by_voice else OnlineLinker
+        self.linker = linker.for_stream(self.config, cap)
         self._speech = None  # segmentation-3.0's speech on a second core (see _step)
         if self.by_voice and self.config.speech_source == "segmentation":
             self._speech = BackgroundSpeech(self.model.segmentation, device, bf16)
@@ -136,7 +133,6 @@ class StreamingDiarizer:
         self._history = np.zeros((0, 0), dtype=np.float32)  # final posteriors (T, speakers)
         self._final = 0
         self._released, self._released_label = 0, None  # see _release
-        self._mapping: np.ndarray | None = None  # the last step's speaker per column
         self._unlinked = 0  # final frames labelled since the network last ran
         self._path = np.zeros(0, dtype=np.int64)  # the last final frames' speakers (2 s)
         self._voices: tuple[tuple, np.ndarray | None] = ((), None)  # see _voice_scores
@@ -221,11 +217,18 @@ class StreamingDiarizer:
             lead = self.audio.samples((first - back) * SAMPLES_PER_FRAME, first * SAMPLES_PER_FRAME)
             gated = np.concatenate([lead * self.audio.gain, audio])
             probs[known - back :] = self.model.gate(probs[known - back :], gated)
-            # speakers are linked every LINK_FRAMES even when the network runs less often
-            # (long latencies): a column changes voice more often than every 10 s
-            for begin, end in ((known - back, known), (known, known + block)):
-                for start in range(begin, end, LINK_FRAMES):
-                    self._link(window, probs, known, start, min(start + LINK_FRAMES, end), tracks)
+            if self.by_voice:  # the windows since the network last ran, then every frame by voice
+                if tracks is None:  # the network's own speech, one speaker per frame
+                    tracks = np.stack([probs[known:].max(axis=1), np.zeros(len(probs) - known)])
+                self._add_windows(window, probs, tracks[0], known, (known - back, known + block))
+                for start in range(known, known + block, LINK_FRAMES):
+                    self._label(
+                        window, known, start, min(start + LINK_FRAMES, known + block), tracks
+                    )
+            else:  # columns linked every LINK_FRAMES: one changes voice more often than every 10 s
+                for begin, end in ((known - back, known), (known, known + block)):
+                    for start in range(begin, end, LINK_FRAMES):
+                        self._link(window, probs, known, start, min(start + LINK_FRAMES, end))
             self._unlinked = 0
         self._final = first + block
         ring = torch.cat([past, new[:block]])
@@ -248,48 +251,39 @@ class StreamingDiarizer:
             self._released_label = int(self._history[self._released - 1].argmax())
 
     def _link(
-        self, window: torch.Tensor, probs: np.ndarray, known: int, start: int, stop: int, tracks
+        self, window: torch.Tensor, probs: np.ndarray, known: int, start: int, stop: int
     ) -> None:
-        """Give the window's frames ``[start, stop)`` (after ``known`` final ones) speakers; by
-        voice at the level of segmentation-3.0's speech ``tracks[0]``, with a second speaker
-        where its overlap ``tracks[1]`` is high (from frame ``known`` on; None: the largest
-        column, one speaker per frame)."""
+        """Give the window's frames ``[start, stop)`` (after ``known`` final ones) speakers by
+        linking the network's columns (networks without CAM++)."""
         offset = self._final - known  # stream frame of the window's first frame
         rows = slice(start, stop)
         embeddings, masses = self.model.speakers(window, probs, weights_rows=rows)
         continuity = None
         if start and self._history.shape[1]:
             continuity = agreement(probs[:start], self._history[offset : offset + start])
-        if self.by_voice:
-            # a column is recognised by the voice of its latest solo run (its last 2 s), not
-            # by all it said in the context: the network's columns are not trusted to hold one
-            # voice for long. A column too short to recognise links by continuity, then by all
-            # its speech in the context, as without CAM++.
-            recent = self._recent_voices(window, probs, stop)
-            if continuity is not None:
-                continuity[[r is not None for r in recent]] = 0.0
-            embeddings = [
-                r if r is not None else e for r, e in zip(recent, embeddings, strict=True)
-            ]
-        active = (probs[start:] > 0.5).any(axis=0)
-        previous = self._mapping
-        mapping = self.linker.link(
-            continuity, embeddings, active, previous, STICKINESS if self.by_voice else 0.0
-        )
-        self._mapping = mapping
+        mapping = self.linker.link(continuity, embeddings, (probs[start:] > 0.5).any(axis=0))
         self.linker.update(mapping, embeddings, masses)
         self._grow(offset + stop, self.linker.num_speakers)
         if start < known:  # frames labelled before, linked late (see _step): labels stay
             return
-        if self.by_voice:
-            heard = None if tracks is None else tracks[:, start - known : stop - known]
-            level = probs[rows].max(axis=1) if heard is None else heard[0]
-            both = None if heard is None else heard[1]
-            self._label_frames(window, level, both, offset + start, start, stop)
-            return
         for column, speaker in enumerate(mapping):
             if speaker >= 0:
                 self._history[offset + start : offset + stop, speaker] = probs[rows, column]
+
+    def _add_windows(
+        self, window: torch.Tensor, probs: np.ndarray, level: np.ndarray, known: int, own: tuple
+    ) -> None:
+        """Give the linker, in time order, the windows of solo speech centred in window frames
+        ``own = (start, stop)`` (:func:`~diarize.inference.voices.solo_windows`, as offline; their
+        speech: the final frames' levels, then ``level`` from frame ``known`` on)."""
+        offset = self._final - known
+        heard = np.concatenate([self._history[offset : offset + known].max(1, initial=0), level])
+        spans = sorted(solo_windows(probs, heard, np.zeros_like(heard), None, self.config, own))
+        if spans:
+            with torch.inference_mode():
+                pooled = [self.model.campplus.embed_frames(window[a:b][None])[0] for a, b in spans]
+            seconds = np.array([(b - a) * FRAME_SHIFT for a, b in spans])
+            self.linker.add(torch.stack(pooled).double().cpu().numpy(), seconds)
 
     def _network_due(
         self, window: torch.Tensor, known: int, block: int, tracks: np.ndarray | None
@@ -364,24 +358,6 @@ class StreamingDiarizer:
         begin = max(0, stop - SEGMENTATION_FRAMES) * SAMPLES_PER_FRAME
         span = self.audio.samples(begin, stop * SAMPLES_PER_FRAME) * self.audio.gain
         return self._speech.submit(span, stop - first)
-
-    def _recent_voices(
-        self, window: torch.Tensor, probs: np.ndarray, stop: int
-    ) -> list[np.ndarray | None]:
-        """Per column, the embedding of its latest run of solo speech before ``stop`` (its
-        last ``RECENT_FRAMES``), or None when that is shorter than ``min_embed_seconds``."""
-        active = probs[:stop] > self.config.speech_threshold
-        solo = active & (active.sum(1, keepdims=True) == 1)
-        voices: list[np.ndarray | None] = [None] * probs.shape[1]
-        for column in range(probs.shape[1]):
-            runs = mask_to_segments(solo[:, column], 1.0)
-            if not runs:
-                continue
-            end = int(runs[-1][1])
-            start = max(int(runs[-1][0]), end - RECENT_FRAMES)
-            vectors, _ = self.model.speakers(window[start:end], probs[start:end])
-            voices[column] = vectors[column]
-        return voices
 
     def _forget(self) -> None:
         """Drop audio no later step needs (memory stays flat on endless streams)."""

@@ -81,40 +81,8 @@ def test_cosine_matrix_zero_rows():
     assert cosine_matrix(np.zeros((1, 2)), np.ones((1, 2)))[0, 0] == 0
 
 
-def test_online_linker_centred_space_tells_apart_voices_that_share_a_channel():
-    # three voices with a large shared part (one recording's room and codec): 0.8 alike raw
-    channel = np.array([2.0, 0.0, 0.0, 0.0])
-    a, b, c = (channel + np.eye(4)[k] for k in (1, 2, 3))
-    for centering, expected in ((0.0, 0), (1.0, 2)):
-        linker = OnlineLinker(threshold=0.4, centering=centering)
-        both = np.array([True, True])
-        linker.update(linker.link(None, [a, b], both), [a, b], np.ones(2))
-        assert linker.num_speakers == 2
-        # raw, the third voice is 0.8 like the first; with the voices' mean taken off, unlike
-        assert linker.link(None, [c], np.array([True])).tolist() == [expected]
-    # a voice heard again is still its own speaker in the centred space
-    assert linker.link(None, [b], np.array([True])).tolist() == [1]
-
-
-def test_online_linker_shared_lets_two_columns_join_one_speaker():
-    x = _unit(1, 0)
-    for shared, expected in ((False, [0, 1]), (True, [0, 0])):
-        linker = OnlineLinker(threshold=0.5, shared=shared)
-        linker.update(linker.link(None, [x], np.array([True])), [x], np.ones(1))
-        # the network splits one voice over two columns
-        assert linker.link(None, [x, _unit(1, 0.1)], np.array([True, True])).tolist() == expected
-
-
-def test_stream_linker_settings_apply_to_linking_by_voice_only():
+def test_stream_linker_links_columns_by_link_threshold():
     from diarize.inference.longform import LongformConfig
 
-    config = LongformConfig(
-        stream_centering=0.5, stream_link_threshold=0.15, stream_shared=True, link_threshold=0.6
-    )
-    by_voice = OnlineLinker.for_stream(config, True, 3)
-    assert (by_voice.threshold, by_voice.centering, by_voice.shared) == (0.15, 0.5, True)
-    assert by_voice.max_speakers == 3
-    plain = OnlineLinker.for_stream(config, False, None)
-    assert (plain.threshold, plain.centering, plain.shared) == (0.6, 0.0, False)
-    default = OnlineLinker.for_stream(LongformConfig(), True, None)
-    assert default.threshold == LongformConfig().cluster_threshold
+    linker = OnlineLinker.for_stream(LongformConfig(link_threshold=0.6), 3)
+    assert (linker.threshold, linker.max_speakers) == (0.6, 3)

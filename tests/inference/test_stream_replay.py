@@ -30,6 +30,6 @@ def test_replay_reproduces_the_recorded_stream_and_follows_changed_settings(tmp_
     # a setting the linking reads changes the replayed output (the tape holds no decisions)
     run(
         monkeypatch, "replay", manifest, 1, tapes, changed, "--network-seconds", 0,
-        "--longform", "change_penalty=0",
+        "--longform", "stream_link_threshold=0.6",
     )  # fmt: skip
     assert (changed / "talk.rttm").read_text() != (live / "talk.rttm").read_text()

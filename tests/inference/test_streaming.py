@@ -35,13 +35,19 @@ def test_latency_presets():
 @pytest.mark.parametrize("latency", [1.04, 10.0])
 def test_folded_speaker_streaming_keeps_labels(latency):
     """A's column also carries B's voice (at 10 s, frames are held 9 s more): every frame is
-    labelled by its own voice, so each voice keeps its own label on every
-    frame where it speaks alone, the first frames of a turn included (labelling frames by
-    their column's speaker gave A's first 0.5 s to B)."""
+    labelled by its own voice, so each voice keeps its own label on every frame where it
+    speaks alone, the first frames of a turn included (labelling frames by their column's
+    speaker gave A's first 0.5 s to B); at 1.04 s, except a new voice's first 0.64 s: it
+    becomes a speaker once a second window of solo speech is like its first."""
     network, frames = folded_session()
     stream = StreamingDiarizer(network, latency, PLANTED)
     stream_all(stream, render(frames))
     labels = frame_labels(stream.probs)
+    if latency < 10:
+        frames = frames.copy()
+        for token in (1, 3):  # B and C arrive (A is the first window: the first speaker)
+            first = np.flatnonzero(frames[:, token])[0]
+            frames[first : first + 8, token] = False
     seen = assert_one_label_per_speaker(labels, frames, {"A": [0], "B": [1], "C": [3]})
     assert seen == {"A": 0, "B": 1, "C": 2}
 
