@@ -130,6 +130,7 @@ class StreamingDiarizer:
             self.block + self.lookahead,
         )  # fmt: skip
         self._ring: torch.Tensor | None = None  # final frame embeddings, the last `context`
+        self._heard = np.zeros(0, dtype=np.float32)  # and their speech (by voice)
         self._history = np.zeros((0, 0), dtype=np.float32)  # final posteriors (T, speakers)
         self._final = 0
         self._released, self._released_label = 0, None  # see _release
@@ -220,7 +221,7 @@ class StreamingDiarizer:
             if self.by_voice:  # the windows since the network last ran, then every frame by voice
                 if tracks is None:  # the network's own speech, one speaker per frame
                     tracks = np.stack([probs[known:].max(axis=1), np.zeros(len(probs) - known)])
-                self._add_windows(window, probs, tracks[0], known, (known - back, known + block))
+                self._add_windows(window, probs, tracks[0], (known - back, known + block))
                 for start in range(known, known + block, LINK_FRAMES):
                     self._label(
                         window, known, start, min(start + LINK_FRAMES, known + block), tracks
@@ -233,6 +234,10 @@ class StreamingDiarizer:
         self._final = first + block
         ring = torch.cat([past, new[:block]])
         self._ring = ring[-self.context :] if self.context else ring[:0]
+        heard = np.concatenate(
+            [self._heard, np.zeros(block) if tracks is None else tracks[0][:block]]
+        )
+        self._heard = heard[len(heard) - len(self._ring) :]
         self._forget()
         self._release()
 
@@ -271,13 +276,12 @@ class StreamingDiarizer:
                 self._history[offset + start : offset + stop, speaker] = probs[rows, column]
 
     def _add_windows(
-        self, window: torch.Tensor, probs: np.ndarray, level: np.ndarray, known: int, own: tuple
+        self, window: torch.Tensor, probs: np.ndarray, level: np.ndarray, own: tuple[int, int]
     ) -> None:
         """Give the linker, in time order, the windows of solo speech centred in window frames
         ``own = (start, stop)`` (:func:`~diarize.inference.voices.solo_windows`, as offline; their
-        speech: the final frames' levels, then ``level`` from frame ``known`` on)."""
-        offset = self._final - known
-        heard = np.concatenate([self._history[offset : offset + known].max(1, initial=0), level])
+        speech: the final frames' as heard, then ``level`` for the frames after them)."""
+        heard = np.concatenate([self._heard, level])
         spans = sorted(solo_windows(probs, heard, np.zeros_like(heard), None, self.config, own))
         if spans:
             with torch.inference_mode():

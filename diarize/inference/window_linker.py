@@ -19,7 +19,7 @@ speakers and move centroids. Until the ninth session each of the network's colum
 by its last 2 s of solo speech: a column that held two real voices for a while made a speaker of
 the mixture, or several. Replayed at 1.04 s (``scripts/dev/stream_replay.py``), speakers counted
 right: real-voice dev mixes 45% -> 52.5%, simulated dev 50% -> 58.3%, real-voice test mixes 45%
--> 50%; DER 22.07% -> 22.08%, 20.18% -> 20.17%, 25.04% -> 23.00%.
+-> 52.5%; DER 22.07% -> 22.20%, 20.18% -> 20.17%, 25.04% -> 23.08%.
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ every step whatever the linking decides. ``record`` streams the first N files of
 outputs (``TAPES/<uri>.pt``, about 6 MB per 90 s); ``replay`` runs the real
 :class:`StreamingDiarizer` code with those outputs played back (RTF about 0.005 against
 0.08-0.2) and writes the RTTMs, by default with the network's shipped schedule
-(``--network-seconds``). A replay with ``--network-seconds 0`` and no other option reproduces
-the recorded run byte for byte; changing a module that the networks' outputs depend on (the
-window model, CAM++, the latency split) needs a new recording.
+(``--network-seconds``); where a replay runs the network at a step the tape has no output for
+(a tape recorded with the shipped schedule, replayed with settings that call the network at
+other steps), the network runs live. A replay with ``--network-seconds 0`` and no other
+option reproduces the recorded run byte for byte; changing a module that the networks' outputs
+depend on (the window model, CAM++, the latency split) needs a new recording.
 
     python scripts/dev/stream_replay.py record data/campplus/sim/dev/manifest.json 36 exp/tape/dev
     python scripts/dev/stream_replay.py replay data/campplus/sim/dev/manifest.json 36 \\
