@@ -130,7 +130,7 @@ class StreamingDiarizer:
             self.block + self.lookahead,
         )  # fmt: skip
         self._ring: torch.Tensor | None = None  # final frame embeddings, the last `context`
-        self._heard = np.zeros(0, dtype=np.float32)  # and their speech (by voice)
+        self._final_speech = np.zeros(0, dtype=np.float32)  # and their speech (by voice)
         self._history = np.zeros((0, 0), dtype=np.float32)  # final posteriors (T, speakers)
         self._final = 0
         self._released, self._released_label = 0, None  # see _release
@@ -235,9 +235,9 @@ class StreamingDiarizer:
         ring = torch.cat([past, new[:block]])
         self._ring = ring[-self.context :] if self.context else ring[:0]
         heard = np.concatenate(
-            [self._heard, np.zeros(block) if tracks is None else tracks[0][:block]]
+            [self._final_speech, np.zeros(block) if tracks is None else tracks[0][:block]]
         )
-        self._heard = heard[len(heard) - len(self._ring) :]
+        self._final_speech = heard[len(heard) - len(self._ring) :]
         self._forget()
         self._release()
 
@@ -281,7 +281,7 @@ class StreamingDiarizer:
         """Give the linker, in time order, the windows of solo speech centred in window frames
         ``own = (start, stop)`` (:func:`~diarize.inference.voices.solo_windows`, as offline; their
         speech: the final frames' as heard, then ``level`` for the frames after them)."""
-        heard = np.concatenate([self._heard, level])
+        heard = np.concatenate([self._final_speech, level])
         spans = sorted(solo_windows(probs, heard, np.zeros_like(heard), None, self.config, own))
         if spans:
             with torch.inference_mode():
