@@ -33,7 +33,6 @@ if TYPE_CHECKING:  # longform imports this module
 __all__ = [
     "OnlineLinker",
     "agreement",
-    "centred",
     "cluster_chunk_speakers",
     "cosine_matrix",
     "solo_weights",
@@ -204,16 +203,6 @@ def cluster_chunk_speakers(
         if not lonely[track[i]]:
             relabel.setdefault(int(raw[i]), len(relabel))
     return np.array([relabel.get(int(r), -1) for r in raw], dtype=np.int64)
-
-
-def centred(x: np.ndarray, sums: np.ndarray, mass: float, share: float) -> np.ndarray:
-    """Unit rows of ``x`` with ``share`` times a stream's mean embedding so far (the speakers'
-    summed embeddings ``sums`` over their ``mass``) taken off: the voices of one recording share
-    its channel, as the offline clustering's centring says. Shape: (N, E) -> (N, E)"""
-    x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-    if not share or mass <= 0:
-        return x
-    return x - share * np.sum(sums, axis=0) / mass
 
 
 @dataclass

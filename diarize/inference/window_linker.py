@@ -29,14 +29,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from diarize.inference.linking import centred, cosine_matrix
+from diarize.inference.linking import cosine_matrix
 
 if TYPE_CHECKING:
     from diarize.inference.longform import LongformConfig
 
-__all__ = ["EXPIRE_WINDOWS", "WindowLinker"]
+__all__ = ["EXPIRE_WINDOWS", "WindowLinker", "centred"]
 
 EXPIRE_WINDOWS = 40  # windows: how long one set aside waits for a second like it (15-100 alike)
+
+
+def centred(x: np.ndarray, sums: np.ndarray, mass: float, share: float) -> np.ndarray:
+    """Unit rows of ``x`` with ``share`` times a stream's mean embedding so far (the speakers'
+    summed embeddings ``sums`` over their ``mass``) taken off: the voices of one recording share
+    its channel, as the offline clustering's centring says. Shape: (N, E) -> (N, E)"""
+    x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    if not share or mass <= 0:
+        return x
+    return x - share * np.sum(sums, axis=0) / mass
 
 
 @dataclass

@@ -1,8 +1,7 @@
 import numpy as np
 
-from diarize.inference.linking import centred
 from diarize.inference.longform import LongformConfig
-from diarize.inference.window_linker import EXPIRE_WINDOWS, WindowLinker
+from diarize.inference.window_linker import EXPIRE_WINDOWS, WindowLinker, centred
 
 
 def _voice(k, dims=6, channel=0.0):
