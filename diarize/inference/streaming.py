@@ -285,9 +285,8 @@ class StreamingDiarizer:
         spans = sorted(solo_windows(probs, heard, np.zeros_like(heard), None, self.config, own))
         if spans:
             with torch.inference_mode():
-                pooled = [self.model.campplus.embed_frames(window[a:b][None])[0] for a, b in spans]
-            seconds = np.array([(b - a) * FRAME_SHIFT for a, b in spans])
-            self.linker.add(torch.stack(pooled).double().cpu().numpy(), seconds)
+                vectors = self.model.campplus.embed_spans(window, spans).double().cpu().numpy()
+            self.linker.add(vectors, np.array([(b - a) * FRAME_SHIFT for a, b in spans]))
 
     def _network_due(
         self, window: torch.Tensor, known: int, block: int, tracks: np.ndarray | None

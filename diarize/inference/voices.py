@@ -166,8 +166,7 @@ def gather_evidence(
             chunk_spans = solo_windows(probs, level, both, heard, config, own_range)
             if not chunk_spans:
                 continue
-            pooled = [model.campplus.embed_frames(emb[a:b][None])[0] for a, b in chunk_spans]
-            vectors.extend(torch.stack(pooled).float().cpu().numpy())
+            vectors.extend(model.campplus.embed_spans(emb, chunk_spans).float().cpu().numpy())
             spans.extend((a + window.start, b + window.start) for a, b in chunk_spans)
             if heard is None:  # no segmentation network, or local speakers off
                 local = None

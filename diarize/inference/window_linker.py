@@ -7,7 +7,9 @@ file, so :class:`WindowLinker` takes each window as it becomes final, in time or
 * it joins the speaker whose centroid it is most like when at least ``threshold`` alike
   (cosine, with ``centering`` times the mean of every window linked so far taken off both, as
   the offline clustering centres a file's windows: the voices of one recording share its
-  channel), and moves that centroid;
+  channel), and moves that centroid. The share grows from 0 to ``centering`` over the first
+  ``CENTRING_SECONDS`` of linked speech: while one voice is all the stream has heard, the mean
+  is that voice, and taking it off whole sets the voice's own next windows aside;
 * a window unlike every speaker is set aside; it becomes a new speaker, with the windows set
   aside among the last ``EXPIRE_WINDOWS`` that are at least ``threshold`` like it, once there is
   one: a single odd window (a cough, two voices that slipped through as one) makes nobody;
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["EXPIRE_WINDOWS", "WindowLinker", "centred"]
 
 EXPIRE_WINDOWS = 40  # windows: how long one set aside waits for a second like it (15-100 alike)
+CENTRING_SECONDS = 10.0  # linked speech (s) over which the centring grows to its share (5-10 alike)
 
 
 def centred(x: np.ndarray, sums: np.ndarray, mass: float, share: float) -> np.ndarray:
@@ -118,7 +121,8 @@ class WindowLinker:
     def _similarity(self, unit: np.ndarray, others: np.ndarray) -> np.ndarray:
         """Centred cosine of one unit window with each row of ``others``. Shape: (N,)"""
         sums = np.stack(self.centroids)
+        share = self.centering * min(1.0, self._mass / CENTRING_SECONDS)
         return cosine_matrix(
-            centred(unit[None], sums, self._mass, self.centering),
-            centred(others, sums, self._mass, self.centering),
+            centred(unit[None], sums, self._mass, share),
+            centred(others, sums, self._mass, share),
         )[0]

@@ -250,6 +250,15 @@ class CAMPPlus(nn.Module):
         var = (weights[..., None] * (trunk - mean[:, None]).pow(2)).sum(1)
         return self.xvector.dense(torch.cat([mean, var.clamp_min(1e-8).sqrt()], dim=-1))
 
+    def embed_spans(self, trunk: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
+        """One embedding per span ``[start, stop)`` of trunk frames (:meth:`embed_frames` on
+        each; the windows of solo speech that are clustered or linked).
+
+        Shape:
+            trunk (T, 512), spans N -> (N, 192)
+        """
+        return torch.stack([self.embed_frames(trunk[a:b][None])[0] for a, b in spans])
+
     def embed_sliding(self, trunk: torch.Tensor, width: int) -> torch.Tensor:
         """The embedding of the ``width`` trunk frames centred on every frame (fewer at the
         ends), all at once: the same as :meth:`embed_frames` on each window, from running sums.

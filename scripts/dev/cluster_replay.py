@@ -54,6 +54,8 @@ def main() -> None:
     parser.add_argument(
         "--postprocessing", type=Path, metavar="YAML", help="post-processing (default: bundled)"
     )
+    for hint in ("num", "min", "max"):
+        parser.add_argument(f"--{hint}-speakers", type=int, help="a speaker-count hint, as infer")
     args = parser.parse_args()
     if args.mode == "replay" and args.out is None:
         parser.error("replay writes RTTMs: give OUT")
@@ -83,6 +85,9 @@ def main() -> None:
             config.write_text(yaml.safe_dump(settings))
             out = args.out or Path(temp) / "out"
             command = ["infer", str(args.manifest), "--out", str(out), "--longform", str(config)]
+            for hint in ("num", "min", "max"):
+                if getattr(args, f"{hint}_speakers") is not None:
+                    command += [f"--{hint}-speakers", str(getattr(args, f"{hint}_speakers"))]
             if args.postprocessing is not None:
                 command += ["--postprocessing", str(args.postprocessing)]
             code = diarize_main([*command, "--overwrite", "--quiet"])

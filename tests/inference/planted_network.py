@@ -35,6 +35,10 @@ class _Pooler(nn.Module):
         weights = weights / weights.sum(1, keepdim=True).clamp_min(1e-8)
         return (trunk[..., : self.voice_dim] * weights[..., None]).sum(1)
 
+    def embed_spans(self, trunk: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
+        """Plays CAM++'s ``embed_spans``: ``embed_frames`` on each span."""
+        return torch.stack([self.embed_frames(trunk[a:b][None])[0] for a, b in spans])
+
     def embed_sliding(self, trunk: torch.Tensor, width: int) -> torch.Tensor:
         """Plays CAM++'s ``embed_sliding``: the mean voice of the ``width`` frames around each."""
         count = trunk.shape[0]

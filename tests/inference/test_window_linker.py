@@ -1,7 +1,12 @@
 import numpy as np
 
 from diarize.inference.longform import LongformConfig
-from diarize.inference.window_linker import EXPIRE_WINDOWS, WindowLinker, centred
+from diarize.inference.window_linker import (
+    CENTRING_SECONDS,
+    EXPIRE_WINDOWS,
+    WindowLinker,
+    centred,
+)
 
 
 def _voice(k, dims=6, channel=0.0):
@@ -49,12 +54,28 @@ def test_a_window_set_aside_expires():
 
 
 def test_centred_space_tells_apart_voices_that_share_a_channel():
-    # voices 0.8 alike raw (a large shared part: one recording's room and codec)
+    # voices 0.8 alike raw (a large shared part: one recording's room and codec); the first
+    # talks for CENTRING_SECONDS, so that the whole share of the mean is taken off after it
     a, b, c = (_voice(k, channel=2.0) for k in (1, 2, 3))
+    first = [a] * int(np.ceil(CENTRING_SECONDS / 2.0))
     for centering, speakers in ((0.0, 1), (1.0, 3)):
         linker = WindowLinker(threshold=0.5, centering=centering)
-        _add(linker, a, a, b, b, c, c)
+        _add(linker, *first, b, b, c, c)
         assert linker.num_speakers == speakers
+
+
+def test_a_voice_is_not_centred_against_itself_while_it_is_the_only_one_heard():
+    # two windows of one voice, 0.61 alike raw (short windows of real speech are noisy): with
+    # the whole share of the mean taken off from the first window on, the mean is that voice
+    # itself and the second window is set aside (0.14 alike); the share grows with the speech
+    # linked (CENTRING_SECONDS), so it joins
+    first, second = _voice(1) + 0.8 * _voice(3), _voice(1) + 0.8 * _voice(4)
+    assert 2.0 < CENTRING_SECONDS
+    linker = WindowLinker(threshold=0.15, centering=0.5)
+    _add(linker, first, second)
+    assert linker.num_speakers == 1 and not linker._aside
+    _add(linker, _voice(2) + 0.8 * _voice(5))  # another voice (0 alike raw) is still set aside
+    assert linker.num_speakers == 1 and len(linker._aside) == 1
 
 
 def test_max_speakers_caps_the_speakers():
