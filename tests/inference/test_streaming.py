@@ -8,7 +8,12 @@ import soundfile as sf
 
 from diarize.inference.longform import SAMPLES_PER_FRAME, LongformConfig
 from diarize.inference.postprocess import PostProcessingParams, speaker_segments
-from diarize.inference.streaming import StreamingDiarizer, TurnTracker, latency_frames
+from diarize.inference.streaming import (
+    NEW_VOICE_RUN_FRAMES,
+    StreamingDiarizer,
+    TurnTracker,
+    latency_frames,
+)
 
 sys.path.append(str(Path(__file__).parent))
 from planted_network import PlantedNetwork, frame_labels, render, schedule  # noqa: E402
@@ -257,6 +262,27 @@ def test_bundled_stream_takes_its_speech_from_segmentation(monkeypatch, latency)
     stream = StreamingDiarizer.from_pretrained()
     stream_all(stream, audio)
     assert stream.turns == [] and not stream.probs.any()
+
+
+def test_bundled_stream_calls_the_network_for_a_new_voice_once_per_window_hop():
+    """At 0.32 s (3 frames a step) a voice unlike every speaker called the network at every
+    step; each run then owned 3 frames, and the only windows of solo speech centred there were
+    the ones cut short by the end of what is heard."""
+    from diarize.audio.io import load_audio
+
+    audio = load_audio(Path(__file__).parents[2] / "diarize/examples/conversation_3speakers.flac")
+    stream = StreamingDiarizer.from_pretrained(latency=0.32)
+    runs, probs = [], stream.model.probs
+
+    def counted(window):
+        runs.append((stream._final, stream.linker.num_speakers))
+        return probs(window)
+
+    stream.model.probs = counted
+    stream_all(stream, audio[: 30 * 16000])
+    assert stream.linker.num_speakers >= 2
+    gaps = [b[0] - a[0] for a, b in zip(runs, runs[1:], strict=False) if b[1] > 0]
+    assert gaps and min(gaps) >= NEW_VOICE_RUN_FRAMES
 
 
 def test_bundled_stream_gives_overlapped_frames_a_second_speaker(monkeypatch):
