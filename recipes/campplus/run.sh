@@ -81,15 +81,17 @@ if should_run 2; then
       turns.dominance_var=0.01 turns.min_dominance=0.1 augment.reverb.prob=0.3 \
       augment.telephone.prob=0.35 session_length=90
   done
-  # real_dev: the real voices of the training and dev splits (no pitch/tempo copies), mixed as
-  # real_test; it chooses the stream's linking (CAM++ never heard these voices in training)
+  # real_dev: the real voices of the training and dev splits (no pitch/tempo copies, no
+  # recording of more than one person), mixed as real_test; it chooses the stream's linking
+  # (CAM++ never heard these voices in training)
   python - "$work" <<'PY'
 import json, sys
+from recipes.campplus.local.heldout_real import MIXED_VOICES
 with open(f"{sys.argv[1]}/real_dev.json", "w") as out:
     for split in ("train", "dev"):
         for line in open(f"{sys.argv[1]}/{split}.json"):
             speaker = json.loads(line)["speaker_id"]
-            if speaker.startswith("real") and "_p" not in speaker:
+            if speaker.startswith("real") and "_p" not in speaker and speaker not in MIXED_VOICES:
                 out.write(line)
 PY
   diarize simulate source_manifest="$work/real_dev.json" out_dir="$work/sim/real_dev" \

@@ -1,9 +1,13 @@
-"""The CAM++ recipe's helpers: the ablation table over seeds, one name per real person."""
+"""The CAM++ recipe's helpers: the ablation table over seeds, one name per real person, two
+people under one name."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from recipes.campplus.local import ablation_table
 from recipes.campplus.local.heldout_real import MIXED_VOICES, clean_identities
+from recipes.campplus.local.voice_purity import split_in_two, two_people
 
 HEADER = "epoch,step,train_loss,val_der,val_missed,val_false_alarm,val_confusion\n"
 
@@ -43,3 +47,21 @@ def test_real_voices_get_one_name_per_person():
         "real-klettres.fr"
     ]
     assert rows[0]["speaker_id"] == "real-pocketsphinx.numbers"  # the input is left alone
+
+
+def test_a_voice_of_two_people_is_flagged_and_one_person_with_an_odd_window_is_not():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 192))
+
+    def windows(centre, n):
+        rows = centre + 0.3 * rng.normal(size=(n, 192))
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    labels, similarity = split_in_two(np.concatenate([windows(a, 12), windows(b, 9)]))
+    assert sorted(np.bincount(labels)) == [9, 12] and similarity < 0.2
+    assert two_people(labels, similarity)
+    # one voice whose windows split in two alike parts, and one with a single odd window
+    labels, similarity = split_in_two(windows(a, 20))
+    assert similarity > 0.8 and not two_people(labels, similarity)
+    labels, similarity = split_in_two(np.concatenate([windows(a, 20), windows(b, 1)]))
+    assert similarity < 0.2 and not two_people(labels, similarity)

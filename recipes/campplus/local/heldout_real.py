@@ -12,9 +12,11 @@ and ``OUT/real_test.json`` (held-out real voices, unperturbed), and prints the c
 those names are not one person, which its mixes then score as speaker errors that are not:
 pocketsphinx's goforward, numbers and something recordings are one developer's voice (one
 voice-bank group, ``ps-dev``), and KLettres' Brazilian Portuguese letters were recorded by a
-father and his son (KLettres' credits). ``OUT/real_test_clean.json`` is the same pool with
-every voice named by its group and the recordings of more than one person left out
-(:data:`MIXED_VOICES`).
+father and his son (KLettres' credits); the German and Danish folders hold two people each
+(their alphabets and syllables were read by different people) and codec2's ``speech_orig``
+is a compilation of voices (``voice_purity.py`` measures it). ``OUT/real_test_clean.json`` is
+the same pool with every voice named by its group and the recordings of more than one person
+left out (:data:`MIXED_VOICES`).
 
     python recipes/campplus/local/heldout_real.py --voicebank data/voicebank --out data/campplus
 """
@@ -26,9 +28,13 @@ import hashlib
 import json
 from pathlib import Path
 
-# real recordings known to hold more than one person's voice, and where that is documented
+# real recordings known to hold more than one person's voice, and where that is documented or
+# measured (voice_purity.py: CAM++ windows split in two, centroid cosine, median pitch)
 MIXED_VOICES = {
     "real-klettres.pt_BR": "KLettres credits: Lindonjohnson Monte (father) and Michelle Monte (son)",
+    "real-klettres.de": "alphabet and syllables read by two people: cosine 0.12, 109 / 215 Hz",
+    "real-klettres.da": "alphabet and syllables read by two people: cosine 0.39, 225 / 125 Hz",
+    "real-codec2.speech_orig": "a compilation of voices: cosine 0.38, 237 / 132 Hz",
 }
 
 
