@@ -19,7 +19,7 @@ flagged: KLettres German (parts of 23 / 20 windows, centroid similarity 0.12, 10
 and Danish (10 / 43, 0.39; its alphabet folder's median pitch 225 Hz, its syllables' 125 Hz):
 in both the alphabet and the syllables were read by different people; and codec2's
 ``speech_orig_16k.wav`` (4 / 3, 0.38, 237 / 132 Hz: a compilation of voices). Every other
-voice split 0.54 or more alike, or only a window or two off.
+voice split 0.54 or more alike, or only a window or two off (AN4's two: a silent tail).
 """
 
 from __future__ import annotations
