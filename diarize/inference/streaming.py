@@ -304,7 +304,7 @@ class StreamingDiarizer:
         if self._unlinked + block >= self.network_frames:
             return True
         if self._unlinked + block < NEW_VOICE_RUN_FRAMES:
-            return False  # at 0.32 s a new voice would call it at every step: few, short windows
+            return False
         scores = self._voice_scores(window, known, known + block)
         speech = tracks[0, :block] > self.config.speech_threshold
         return int((scores.max(axis=1)[speech] < NEW_VOICE_SIMILARITY).sum()) >= NEW_VOICE_FRAMES

@@ -11,7 +11,7 @@ pairs of these voices' centroids are below 0.41), often with a pitch an octave a
 is flagged when both parts hold at least 3 windows and a tenth of them and their centroids
 are less than ``SPLIT_BELOW`` alike (a lone odd window, or two of noise, is not a person).
 
-    python recipes/campplus/local/voice_purity.py data/campplus/real_test.json \\
+    python -m recipes.campplus.local.voice_purity data/campplus/real_test.json \\
         data/campplus/real_dev.json
 
 Measured on 2026-12-02 (``heldout_real.py``'s ``MIXED_VOICES`` quotes it), three voices are
@@ -25,7 +25,6 @@ voice split 0.54 or more alike, or only a window or two off (AN4's two: a silent
 from __future__ import annotations
 
 import argparse
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -35,11 +34,13 @@ import torch
 from diarize.audio.fbank import KaldiFbank
 from diarize.audio.io import SAMPLE_RATE, load_audio
 from diarize.models.campplus import CAMPPlus
+from diarize.models.config import EncoderConfig
+from recipes.campplus.local.heldout_real import read_rows
 
 WINDOW = 2 * SAMPLE_RATE
 HOP = SAMPLE_RATE
 SPLIT_BELOW = 0.45  # centroid cosine: the two parts are two people
-WEIGHTS = Path.home() / ".cache" / "diarize" / "campplus_cn_en_common.pt"
+WEIGHTS = Path(EncoderConfig.pretrained).expanduser()  # scripts/fetch_campplus.py writes it
 
 
 def voice_windows(paths: list[str]) -> list[np.ndarray]:
@@ -97,10 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     paths: dict[str, list[str]] = defaultdict(list)
     for manifest in args.manifests:
-        for line in manifest.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                paths[row["speaker_id"]].append(row["audio_filepath"])
+        for row in read_rows(manifest):
+            paths[row["speaker_id"]].append(row["audio_filepath"])
     model = CAMPPlus().eval()
     model.load_state_dict(torch.load(args.weights, map_location="cpu", weights_only=True))
     fbank = KaldiFbank()
