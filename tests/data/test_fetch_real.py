@@ -61,7 +61,8 @@ def test_pyaudioanalysis_segments_become_rttm_uem_and_manifest(fetch_module, tmp
     ]
     rttm = (out / "rttm/diarizationExample.rttm").read_text().split()
     assert rttm[:9] == "SPEAKER diarizationExample 1 0.000 1.500 <NA> <NA> speakerA <NA>".split()
-    assert (out / "uem/diarizationExample2.uem").read_text() == "diarizationExample2 1 0.000 3.000\n"
+    uem = (out / "uem/diarizationExample2.uem").read_text()
+    assert uem == "diarizationExample2 1 0.000 3.000\n"
 
 
 def test_bad_segments_line_names_file_and_line(fetch_module, tmp_path):
