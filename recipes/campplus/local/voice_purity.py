@@ -33,12 +33,13 @@ import torch
 
 from diarize.audio.fbank import KaldiFbank
 from diarize.audio.io import SAMPLE_RATE, load_audio
-from diarize.models.campplus import CAMPPlus
+from diarize.models.campplus import EMBEDDING_SIZE, CAMPPlus
 from diarize.models.config import EncoderConfig
 from recipes.campplus.local.heldout_real import read_rows
 
 WINDOW = 2 * SAMPLE_RATE
 HOP = SAMPLE_RATE
+BATCH = 64  # windows embedded at once
 SPLIT_BELOW = 0.45  # centroid cosine: the two parts are two people
 WEIGHTS = Path(EncoderConfig.pretrained).expanduser()  # scripts/fetch_campplus.py writes it
 
@@ -55,12 +56,18 @@ def voice_windows(paths: list[str]) -> list[np.ndarray]:
 
 @torch.inference_mode()
 def embed(model: CAMPPlus, fbank: KaldiFbank, windows: list[np.ndarray]) -> np.ndarray:
-    """Unit CAM++ embeddings, one per window. Shape: -> (W, 192)"""
-    rows = []
-    for window in windows:
-        features = fbank(torch.from_numpy(np.ascontiguousarray(window))[None])[0]
-        rows.append(model((features - features.mean(0))[None])[0].numpy())
-    rows = np.array(rows)
+    """Unit CAM++ embeddings, one per window, in batches of windows of one length (all 2 s but
+    a shorter utterance's). Shape: -> (W, 192)"""
+    rows = np.zeros((len(windows), EMBEDDING_SIZE), dtype=np.float32)
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for index, window in enumerate(windows):
+        by_length[len(window)].append(index)
+    for indices in by_length.values():
+        for first in range(0, len(indices), BATCH):
+            batch = indices[first : first + BATCH]
+            audio = torch.from_numpy(np.stack([windows[i] for i in batch]).astype(np.float32))
+            features = fbank(audio)
+            rows[batch] = model(features - features.mean(1, keepdim=True)).numpy()
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
