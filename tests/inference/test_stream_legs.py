@@ -97,3 +97,16 @@ def test_diarize_stream_takes_a_two_channel_file_per_leg(stereo_call, tmp_path):
         assert main(["stream", str(path), "--out", str(tmp_path / name), "--quiet", *extra]) == 0
     legs, mixed = (read_rttm(tmp_path / name / "call.rttm") for name in ("legs", "mixed"))
     assert len({turn.speaker for turn in legs}) == 2 and legs != mixed
+
+
+def test_a_call_that_opens_alike_in_both_legs_is_still_streamed_per_leg(stereo_call):
+    # the call opens with 1.5 s of the same sound in both legs (noise that segmentation-3.0
+    # takes for speech, or a voice heard at one level in both): judged on that first step
+    # alone the legs looked alike and the call went as the usual stream, with a third speaker
+    path, _ = stereo_call
+    audio, _ = sf.read(path, dtype="float32", frames=16000 * 30)
+    opening = audio[16000 : 16000 * 5 // 2].sum(axis=1)  # a voice, the same in both legs
+    call = np.concatenate([np.stack([opening, opening], axis=1), audio])
+    legs = _stream(LegStream.from_pretrained(latency=1.04), call)
+    assert legs.per_leg is True
+    assert len({turn.speaker for turn in legs.turns}) == 2  # the opening's voice is a leg
