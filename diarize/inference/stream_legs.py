@@ -3,9 +3,9 @@
 :class:`LegStream` is a :class:`~diarize.inference.streaming.StreamingDiarizer` that is also
 fed the two channels (blocks of ``(N, 2)`` samples at 16 kHz). It decides once whether the
 channels hold a talker each: the louder leads the other by at least ``channel_gap_db`` on the
-median frame of the speech of one voice heard so far (:meth:`LegStream._decide`; offline files
-decide on the whole file, :mod:`~diarize.inference.channels`); until then it is the usual
-stream. If so, every later frame is labelled by its louder channel along a Viterbi path, a
+median frame of the speech of one voice heard so far, and each channel has led some of it
+(:meth:`LegStream._decide`; offline files decide on the whole file,
+:mod:`~diarize.inference.channels`); until then it is the usual stream. If so, every later frame is labelled by its louder channel along a Viterbi path, a
 channel becoming a speaker when it first leads a speech frame (or staying the voice speaker it
 already was: :meth:`LegStream._legs_as_voices`), and the stream runs neither CAM++ nor the
 SortFormer network: only segmentation-3.0, for speech. Once both legs have spoken enough, the
@@ -102,7 +102,7 @@ class LegStream(StreamingDiarizer):
         self._leg_speaker: dict[int, int] = {}  # channel -> stream speaker
         self._last_leg: int | None = None
         self._next_speaker = 0  # the speaker number a new leg takes
-        self._judged = np.zeros(0, dtype=np.float32)  # the legs' level gaps judged (_decide)
+        self._judged = np.zeros(0, dtype=np.float32)  # channel 0's lead on judged frames
         self._heard: tuple[tuple[int, int], Future] | None = None  # see _start_speech
         # the last STATS_FRAMES frames' levels (T, 2), leading channels and speech
         self._seen = (np.zeros((0, LEGS), np.float32), np.zeros(0, np.int64), np.zeros(0, bool))
@@ -143,7 +143,9 @@ class LegStream(StreamingDiarizer):
         if self.per_leg is None:
             self.per_leg = self._decide(levels, speech, tracks[1][:block], gap)
             if not self.per_leg:  # alike channels, or nothing to judge them by yet
-                return super()._step(block, lookahead)
+                super()._step(block, lookahead)
+                self.legs.forget(self._final - STATS_FRAMES)  # what _legs_as_voices reads
+                return
             self._leg_speaker = self._legs_as_voices(first)
             self._next_speaker = self.linker.num_speakers
         self._label_legs(first, level, tracks[1][:block], levels, speech)
@@ -155,37 +157,43 @@ class LegStream(StreamingDiarizer):
     def _decide(
         self, levels: np.ndarray, speech: np.ndarray, overlap: np.ndarray, gap: float
     ) -> bool | None:
-        """Whether the channels hold a talker each, judged on the speech frames so far that
-        segmentation-3.0 hears as one person and where a channel carries a voice (within
-        ``LOUD_DB`` of its step's loudest frame): yes once the louder leads by ``gap`` dB or
-        more on their median (and there are ``DECIDING_FRAMES``), no once ``REJECTING_FRAMES``
-        of them do not; None (the usual stream) until then. Judged on the first step's speech
-        frames alone, 2 of 24 simulated calls went as the usual stream and found a third
-        speaker: one opened with both parties talking at once, one with noise that
-        segmentation-3.0 took for speech, the same in both legs.
+        """Whether the channels hold a talker each, judged on the speech frames so far (the
+        last ``STATS_FRAMES``) that segmentation-3.0 hears as one person and where a channel
+        carries a voice (within ``LOUD_DB`` of its step's loudest frame): yes once the louder
+        leads by ``gap`` dB or more on their median and each channel has led
+        ``DECIDING_FRAMES`` of them by half that, as offline files need each leg to lead some
+        of the speech; no once ``REJECTING_FRAMES`` of them lead by less; None (the usual
+        stream) until then, and for as long as one channel alone leads (a recording with an
+        empty channel is no call). Judged on the first step's speech frames alone, 2 of 24
+        simulated calls went as the usual stream and found a third speaker: one opened with
+        both parties talking at once, one with noise that segmentation-3.0 took for speech,
+        the same in both legs; and a recording with an empty second channel was one speaker.
         Shape: levels (T, 2), speech (T,), overlap (T,)"""
         if speech.any():
             louder = levels.max(axis=1)
             loud = louder >= louder[speech].max() - LOUD_DB
             judged = speech & loud & (overlap <= self.config.overlap_threshold)
-            gaps = np.abs(levels[judged, 0] - levels[judged, 1])
-            self._judged = np.concatenate([self._judged, gaps])
+            leads = levels[judged, 0] - levels[judged, 1]
+            self._judged = np.concatenate([self._judged, leads])[-STATS_FRAMES:]
         if len(self._judged) < DECIDING_FRAMES:
             return None
-        if float(np.median(self._judged)) >= gap:
-            return True
-        return False if len(self._judged) >= REJECTING_FRAMES else None
+        if float(np.median(np.abs(self._judged))) < gap:
+            return False if len(self._judged) >= REJECTING_FRAMES else None
+        each = min((self._judged >= gap / 2).sum(), (self._judged <= -gap / 2).sum())
+        return True if each >= DECIDING_FRAMES else None
 
     def _legs_as_voices(self, stop: int) -> dict[int, int]:
-        """The legs that were already voice speakers (frames ``[0, stop)``, labelled by voice
-        before the stream decided): each becomes the speaker that most of the frames it led
-        were given, one leg per speaker, so that nobody is a speaker twice."""
-        labelled = self._history[:stop]
+        """The legs that were already voice speakers (the last ``STATS_FRAMES`` before
+        ``stop``, labelled by voice before the stream decided): each becomes the speaker that
+        most of the frames it led were given, one leg per speaker, so that nobody is a speaker
+        twice."""
+        start = max(0, stop - STATS_FRAMES)
+        labelled = self._history[start:stop]
         heard = labelled.max(axis=1, initial=0.0) > 0
         if not heard.any():
             return {}
         voices = labelled[heard].argmax(axis=1)
-        leads = self.legs.levels(0, len(labelled))[heard].argmax(axis=1)
+        leads = self.legs.levels(start, start + len(labelled))[heard].argmax(axis=1)
         counts = np.zeros((LEGS, labelled.shape[1]), dtype=np.int64)
         np.add.at(counts, (leads, voices), 1)
         legs: dict[int, int] = {}

@@ -1,6 +1,7 @@
 """Streaming a call recorded per leg: the louder channel says who speaks, as offline."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,8 +54,10 @@ def test_a_call_streamed_per_leg_is_labelled_by_its_channels(stereo_call):
     heard = _stream(LegStream.from_pretrained(latency=1.04, uri=uri, longform=longform), audio)
     by_overlap = score({uri: reference}, {uri: heard.turns}, collar=0.25).overall["der"]
     assert by_leg < by_overlap  # measured: 0.99% against 5.78%
-    # the per-leg stream never ran the voices' networks: no voice speakers
-    assert legs.linker.num_speakers == 0
+    # the voices' networks ran only until both legs had spoken: the first party, if it was a
+    # voice speaker by then, kept its number as its leg's speaker
+    assert legs.linker.num_speakers <= 1
+    assert set(legs._leg_speaker.values()) == {0, 1}
     with pytest.raises(DiarizeError, match="takes"):
         legs.feed(audio[:1000, 0])  # one channel, after the stream went by its legs
 
@@ -110,3 +113,18 @@ def test_a_call_that_opens_alike_in_both_legs_is_still_streamed_per_leg(stereo_c
     legs = _stream(LegStream.from_pretrained(latency=1.04), call)
     assert legs.per_leg is True
     assert len({turn.speaker for turn in legs.turns}) == 2  # the opening's voice is a leg
+
+
+def test_a_recording_with_an_empty_channel_is_no_call():
+    # one channel carries the whole conversation and the other nothing: its lead is huge on
+    # every frame, but only one channel ever leads; it used to be streamed as one speaker
+    from diarize.audio.io import load_audio
+    from diarize.inference.streaming import StreamingDiarizer
+
+    audio = load_audio(Path(__file__).parents[2] / "diarize/examples/conversation_2speakers.flac")
+    stereo = np.stack([audio, np.zeros_like(audio)], axis=1)
+    legs = _stream(LegStream.from_pretrained(latency=1.04), stereo)
+    usual = _stream(StreamingDiarizer.from_pretrained(latency=1.04), audio)
+    assert legs.per_leg is None  # never judged a call
+    speakers = {turn.speaker for turn in legs.turns}
+    assert len(speakers) == len({turn.speaker for turn in usual.turns}) == 2
