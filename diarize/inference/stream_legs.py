@@ -162,12 +162,13 @@ class LegStream(StreamingDiarizer):
         carries a voice (within ``LOUD_DB`` of its step's loudest frame): yes once the louder
         leads by ``gap`` dB or more on their median and each channel has led
         ``DECIDING_FRAMES`` of them by half that, as offline files need each leg to lead some
-        of the speech; no once ``REJECTING_FRAMES`` of them lead by less; None (the usual
-        stream) until then, and for as long as one channel alone leads (a recording with an
-        empty channel is no call). Judged on the first step's speech frames alone, 2 of 24
-        simulated calls went as the usual stream and found a third speaker: one opened with
-        both parties talking at once, one with noise that segmentation-3.0 took for speech,
-        the same in both legs; and a recording with an empty second channel was one speaker.
+        of the speech; no once there are ``REJECTING_FRAMES`` and their median lead is less;
+        None (the usual stream) until then, and for as long as one channel alone leads (a
+        recording with an empty channel is no call). Judged on the first step's speech frames
+        alone, 2 of 24 simulated calls went as the usual stream and found a third speaker: one
+        opened with both parties talking at once, one with noise that segmentation-3.0 took
+        for speech, the same in both legs; and a recording with an empty second channel was
+        one speaker.
         Shape: levels (T, 2), speech (T,), overlap (T,)"""
         if speech.any():
             louder = levels.max(axis=1)
