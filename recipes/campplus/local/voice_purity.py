@@ -33,6 +33,7 @@ import torch
 
 from diarize.audio.fbank import KaldiFbank
 from diarize.audio.io import SAMPLE_RATE, load_audio
+from diarize.inference.clustering import label_centroids
 from diarize.models.campplus import EMBEDDING_SIZE, CAMPPlus
 from diarize.models.config import EncoderConfig
 from recipes.campplus.local.heldout_real import read_rows
@@ -87,8 +88,8 @@ def split_in_two(embeddings: np.ndarray) -> tuple[np.ndarray, float]:
     from scipy.cluster.hierarchy import fcluster, linkage
 
     labels = fcluster(linkage(embeddings, "average", "cosine"), 2, "maxclust") - 1
-    a, b = (embeddings[labels == k].mean(0) for k in (0, 1))
-    return labels, float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+    a, b = label_centroids(embeddings, labels)
+    return labels, float(a @ b)
 
 
 def two_people(labels: np.ndarray, similarity: float) -> bool:
