@@ -6,9 +6,11 @@ segmentation-3.0 hears two people at once (its overlap probability above
 (:func:`second_speakers`; in conversation most overlap is at a change of turn), else, where
 segmentation-3.0 is sure of the overlap, the speaker its pair of local speakers names
 (:func:`named_pair_speakers`), else, as an option, a voice heard only over someone else
-(:func:`overlap_voices`). Offline files and streams share the first rule
-(:func:`add_second_speakers`, :func:`stream_second_speakers`); the others need
-segmentation-3.0's local speakers of whole 10-s windows, which only offline files keep.
+(:func:`overlap_voices`), else, on a file of two speakers where segmentation-3.0 is fairly
+sure of the overlap, the other one (:func:`other_of_two`). Offline files and streams share the
+first rule and the last (:func:`add_second_speakers`, :func:`stream_second_speakers`); the
+others need segmentation-3.0's local speakers of whole 10-s windows, which only offline files
+keep.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "SECOND_SPEAKER_REACH",
     "add_second_speakers",
     "named_pair_speakers",
+    "other_of_two",
     "overlap_voices",
     "second_speakers",
     "stream_second_speakers",
@@ -41,17 +44,26 @@ def stream_second_speakers(
     level: np.ndarray,
     overlap: np.ndarray,
     config: LongformConfig,
+    speakers: int = 0,
 ) -> np.ndarray:
     """A stream step's second speakers: :func:`add_second_speakers` over the step's frames
     ``path`` with the speakers of the final frames ``before`` them (what comes later is not
-    heard yet).
+    heard yet); while the stream has two ``speakers`` (numbered 0 and 1), a frame still
+    without one gets the other where the overlap probability exceeds
+    ``config.two_speaker_overlap_threshold``.
 
     Shape:
         before (B,), path (T,), level (T,), overlap (T,) -> (T,) speakers or -1
     """
     labels = np.concatenate([before, path])
-    flags = np.concatenate([np.zeros(len(before), dtype=bool), _overlapped(level, overlap, config)])
-    return second_speakers(labels, flags, SECOND_SPEAKER_REACH)[len(before) :]
+    overlapped = _overlapped(level, overlap, config)
+    flags = np.concatenate([np.zeros(len(before), dtype=bool), overlapped])
+    second = second_speakers(labels, flags, SECOND_SPEAKER_REACH)[len(before) :]
+    if speakers == 2 and config.two_speaker_overlap_threshold is not None:
+        sure = overlapped & (second < 0) & (path >= 0)
+        sure &= overlap > config.two_speaker_overlap_threshold
+        second = np.where(sure, 1 - path, second)
+    return second
 
 
 def second_speakers(labels: np.ndarray, overlapped: np.ndarray, reach: int = 25) -> np.ndarray:
@@ -98,7 +110,9 @@ def add_second_speakers(
     ``overlap_voice_seconds`` and, as a cluster must, ``min_cluster_share`` of the file's
     speech (capped as clusters are, ``MAX_MIN_SIZE`` windows; without it, long-form dev:
     counts right 4 -> 2 of 6). At most ``room`` such voices, the longest (None: no limit;
-    count hints).
+    count hints). Last, on a file of two speakers, a frame still without a second speaker
+    gets the other one where the overlap probability exceeds
+    ``config.two_speaker_overlap_threshold`` (:func:`other_of_two`).
 
     Shape:
         output (T, S), frame_labels (T,), speech (T,), overlap (T,),
@@ -119,6 +133,9 @@ def add_second_speakers(
         least = max(least, min(int(config.min_cluster_share * spoken), cap))
         voices = overlap_voices(frame_labels, overlapped & (second < 0), local_track, least, room)
         second = np.where(voices >= 0, voices, second)
+    if config.two_speaker_overlap_threshold is not None:
+        sure = overlapped & (second < 0) & (overlap > config.two_speaker_overlap_threshold)
+        second = np.where(sure, other_of_two(frame_labels, second), second)
     has_second = second >= 0
     if has_second.any() and second.max() >= output.shape[1]:
         grown = np.zeros((len(output), int(second.max()) + 1), dtype=output.dtype)
@@ -228,6 +245,15 @@ def named_pair_speakers(labels: np.ndarray, todo: np.ndarray, track: np.ndarray)
         if votes:
             second[t] = max(votes, key=votes.get)
     return second
+
+
+def other_of_two(labels: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Where a file has two speakers in all (frame labels and second speakers so far), the
+    other one of each labelled frame; -1 everywhere otherwise. Shape: (T,), (T,) -> (T,)"""
+    present = np.union1d(labels[labels >= 0], second[second >= 0])
+    if len(present) != 2:
+        return np.full(len(labels), -1, dtype=np.int64)
+    return np.where(labels >= 0, present.sum() - labels, -1).astype(np.int64)
 
 
 def _local_names(labels: np.ndarray, track: np.ndarray) -> dict[tuple[int, int], int]:

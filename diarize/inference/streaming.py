@@ -342,7 +342,7 @@ class StreamingDiarizer:
         path = viterbi(scores, self.config.change_penalty, previous=last)
         self._history[first + np.arange(len(path)), path] = level
         if both is not None:  # overlapped frames: also the nearest other speaker, as offline
-            second = stream_second_speakers(self._path, path, level, both, self.config)
+            second = stream_second_speakers(self._path, path, level, both, self.config, speakers)
             has = np.flatnonzero(second >= 0)
             self._history[first + has, second[has]] = level[has]
         self._path = np.concatenate([self._path, path])[-SECOND_SPEAKER_REACH:]

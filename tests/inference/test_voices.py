@@ -231,3 +231,48 @@ def test_a_pair_name_is_given_only_where_the_overlap_is_sure():
     off = replace(config, overlap_name_threshold=None)
     result = add_second_speakers(output.copy(), labels, speech, overlap, off, track)
     assert ((result > 0).sum(axis=1) <= 1).all()
+
+
+def test_on_a_file_of_two_speakers_a_fairly_sure_overlap_gets_the_other_one():
+    """``two_speaker_overlap_threshold`` 0.8: with nobody else within 2 s and no local speakers,
+    frames 100-130 (overlap 0.85) get the file's other speaker, frames 130-160 (0.6) nobody;
+    with a third speaker in the file, nobody either (the pair is not known)."""
+    from diarize.inference.overlap import add_second_speakers
+
+    labels = np.zeros(FRAMES, dtype=np.int64)
+    labels[:20] = 1  # the other speaker, far from the overlap
+    speech = np.full(FRAMES, 0.9, np.float32)
+    overlap = np.zeros(FRAMES, np.float32)
+    overlap[100:130], overlap[130:160] = 0.85, 0.6
+    output = np.zeros((FRAMES, 3), np.float32)
+    output[np.arange(FRAMES), labels] = speech
+    config = LongformConfig(two_speaker_overlap_threshold=0.8)
+    result = add_second_speakers(output.copy(), labels, speech, overlap, config)
+    assert np.flatnonzero((result > 0).sum(axis=1) == 2).tolist() == list(range(100, 130))
+    assert (result[100:130, 1] > 0).all()
+    off = replace(config, two_speaker_overlap_threshold=None)
+    assert ((add_second_speakers(output.copy(), labels, speech, overlap, off) > 0).sum(1) < 2).all()
+    labels[:10] = 2  # three speakers: who else talks is not known
+    output[:10, 1], output[:10, 2] = 0.0, speech[:10]
+    result = add_second_speakers(output.copy(), labels, speech, overlap, config)
+    assert ((result > 0).sum(axis=1) < 2).all()
+
+
+def test_a_stream_of_two_speakers_gives_a_fairly_sure_overlap_the_other_one():
+    from diarize.inference.overlap import stream_second_speakers
+
+    config = LongformConfig(two_speaker_overlap_threshold=0.8)
+    before = np.zeros(30, dtype=np.int64)  # nobody else within 2 s
+    path = np.array([0, 0, 1, 1])
+    level = np.full(4, 0.9, np.float32)
+    overlap = np.array([0.85, 0.6, 0.85, 0.1], np.float32)
+    second = stream_second_speakers(before, path, level, overlap, config, speakers=2)
+    # the nearest other speaker comes first (frames 0-2 hear one within the step)
+    assert second.tolist() == [1, 1, 0, -1]
+    before[:] = 0
+    path[:] = 0
+    three = stream_second_speakers(before, path, level, overlap, config, speakers=3)
+    assert (three == -1).all()
+    assert stream_second_speakers(before, path, level, overlap, config, speakers=2).tolist() == [
+        1, -1, 1, -1,
+    ]  # fmt: skip
