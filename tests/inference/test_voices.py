@@ -212,6 +212,17 @@ def test_a_lone_overlap_gets_the_speaker_its_local_pair_names():
     assert (named_pair_speakers(labels, todo, track) < 0).all()
 
 
+def _one_speaker_a_frame_overlaps(labels: np.ndarray, sure: float, columns: int):
+    """Speech 0.9 on every frame, labelled ``labels`` in an output of ``columns`` speakers;
+    overlap probability ``sure`` on frames 100-130 and 0.6 on frames 130-160."""
+    speech = np.full(FRAMES, 0.9, np.float32)
+    overlap = np.zeros(FRAMES, np.float32)
+    overlap[100:130], overlap[130:160] = sure, 0.6
+    output = np.zeros((FRAMES, columns), np.float32)
+    output[np.arange(FRAMES), labels] = speech
+    return speech, overlap, output
+
+
 def test_a_pair_name_is_given_only_where_the_overlap_is_sure():
     """add_second_speakers with ``overlap_name_threshold`` 0.9: frames 100-130 (overlap 0.95)
     get the named speaker, frames 130-160 (0.6, overlapped at 0.5 but not sure) get nobody;
@@ -219,11 +230,7 @@ def test_a_pair_name_is_given_only_where_the_overlap_is_sure():
     from diarize.inference.overlap import add_second_speakers
 
     labels, track = _named_elsewhere()
-    speech = np.full(FRAMES, 0.9, np.float32)
-    overlap = np.zeros(FRAMES, np.float32)
-    overlap[100:130], overlap[130:160] = 0.95, 0.6
-    output = np.zeros((FRAMES, 2), np.float32)
-    output[np.arange(FRAMES), labels] = speech
+    speech, overlap, output = _one_speaker_a_frame_overlaps(labels, 0.95, columns=2)
     config = LongformConfig(overlap_name_threshold=0.9)
     result = add_second_speakers(output.copy(), labels, speech, overlap, config, track)
     both = np.flatnonzero((result > 0).sum(axis=1) == 2)
@@ -241,11 +248,7 @@ def test_on_a_file_of_two_speakers_a_fairly_sure_overlap_gets_the_other_one():
 
     labels = np.zeros(FRAMES, dtype=np.int64)
     labels[:20] = 1  # the other speaker, far from the overlap
-    speech = np.full(FRAMES, 0.9, np.float32)
-    overlap = np.zeros(FRAMES, np.float32)
-    overlap[100:130], overlap[130:160] = 0.85, 0.6
-    output = np.zeros((FRAMES, 3), np.float32)
-    output[np.arange(FRAMES), labels] = speech
+    speech, overlap, output = _one_speaker_a_frame_overlaps(labels, 0.85, columns=3)
     config = LongformConfig(two_speaker_overlap_threshold=0.8)
     result = add_second_speakers(output.copy(), labels, speech, overlap, config)
     assert np.flatnonzero((result > 0).sum(axis=1) == 2).tolist() == list(range(100, 130))
