@@ -59,11 +59,7 @@ def stream_second_speakers(
     overlapped = _overlapped(level, overlap, config)
     flags = np.concatenate([np.zeros(len(before), dtype=bool), overlapped])
     second = second_speakers(labels, flags, SECOND_SPEAKER_REACH)[len(before) :]
-    if speakers == 2 and config.two_speaker_overlap_threshold is not None:
-        sure = overlapped & (second < 0) & (path >= 0)
-        sure &= overlap > config.two_speaker_overlap_threshold
-        second = np.where(sure, 1 - path, second)
-    return second
+    return other_of_two(second, path, np.arange(speakers), overlapped, overlap, config)
 
 
 def second_speakers(labels: np.ndarray, overlapped: np.ndarray, reach: int = 25) -> np.ndarray:
@@ -133,9 +129,8 @@ def add_second_speakers(
         least = max(least, min(int(config.min_cluster_share * spoken), cap))
         voices = overlap_voices(frame_labels, overlapped & (second < 0), local_track, least, room)
         second = np.where(voices >= 0, voices, second)
-    if config.two_speaker_overlap_threshold is not None:
-        sure = overlapped & (second < 0) & (overlap > config.two_speaker_overlap_threshold)
-        second = np.where(sure, other_of_two(frame_labels, second), second)
+    present = np.union1d(frame_labels[frame_labels >= 0], second[second >= 0])
+    second = other_of_two(second, frame_labels, present, overlapped, overlap, config)
     has_second = second >= 0
     if has_second.any() and second.max() >= output.shape[1]:
         grown = np.zeros((len(output), int(second.max()) + 1), dtype=output.dtype)
@@ -247,13 +242,27 @@ def named_pair_speakers(labels: np.ndarray, todo: np.ndarray, track: np.ndarray)
     return second
 
 
-def other_of_two(labels: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Where a file has two speakers in all (frame labels and second speakers so far), the
-    other one of each labelled frame; -1 everywhere otherwise. Shape: (T,), (T,) -> (T,)"""
-    present = np.union1d(labels[labels >= 0], second[second >= 0])
-    if len(present) != 2:
-        return np.full(len(labels), -1, dtype=np.int64)
-    return np.where(labels >= 0, present.sum() - labels, -1).astype(np.int64)
+def other_of_two(
+    second: np.ndarray,
+    labels: np.ndarray,
+    speakers: np.ndarray,
+    overlapped: np.ndarray,
+    overlap: np.ndarray,
+    config: LongformConfig,
+) -> np.ndarray:
+    """``second`` where the file or stream has two ``speakers`` in all (their ids): an
+    ``overlapped`` labelled frame still without a second speaker gets the other one where its
+    overlap probability exceeds ``config.two_speaker_overlap_threshold`` (None: off); with
+    any other number of speakers, ``second`` as it is.
+
+    Shape:
+        second (T,), labels (T,), speakers (S,), overlapped (T,), overlap (T,) -> (T,)
+    """
+    threshold = config.two_speaker_overlap_threshold
+    if len(speakers) != 2 or threshold is None:
+        return second
+    sure = overlapped & (second < 0) & (labels >= 0) & (overlap > threshold)
+    return np.where(sure, speakers.sum() - labels, second)
 
 
 def _local_names(labels: np.ndarray, track: np.ndarray) -> dict[tuple[int, int], int]:
