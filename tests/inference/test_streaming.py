@@ -369,3 +369,29 @@ def test_stream_runs_the_network_between_its_steps_for_an_unknown_voice(monkeypa
     assert not due([0.9] * (block - 3) + [low] * 3, silent)  # unlike, but not speech
     stream._unlinked = stream.network_frames
     assert due([0.9] * block)  # network_seconds since the network last ran
+
+
+def test_a_voice_starting_at_the_end_of_a_step_is_seen_in_its_look_ahead(monkeypatch):
+    """A step's path runs on through its look-ahead frames (heard, not labelled yet): a second
+    voice that leads by 0.2 on the step's last 2 frames and its 2 look-ahead frames gets those
+    2 frames (4 x 0.2 pays the 0.5 change penalty; the 2 frames alone do not)."""
+    stream = StreamingDiarizer.from_pretrained(latency=1.04)
+    assert stream.lookahead == 2 and stream.config.change_penalty == 0.5
+    stream.linker.centroids.extend([np.ones(192), -np.ones(192)])  # two speakers so far
+    stream._path = np.zeros(1, dtype=np.int64)  # the last final frame: the first speaker
+    block, known = 11, 5
+    scores = np.array([[0.9, 0.1]] * (block - 2) + [[0.3, 0.5]] * 4)  # the step's and look-ahead
+    asked = []
+
+    def voice_scores(window, start, stop):
+        asked.append((start, stop))
+        return scores[start - known : stop - known].copy()
+
+    monkeypatch.setattr(stream, "_voice_scores", voice_scores)
+    window = np.zeros((known + block + 2, 512))
+    tracks = np.stack([np.full(block + 2, 0.9), np.zeros(block + 2)])
+    stream._label(window, known, known, known + block, tracks)
+    assert asked == [(known, known + block + 2)]
+    labels = stream._history[:block].argmax(1)
+    assert labels.tolist() == [0] * (block - 2) + [1, 1]
+    assert not stream._history[block:].any()  # the look-ahead is not labelled
