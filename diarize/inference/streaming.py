@@ -16,12 +16,13 @@ the last ``context_seconds`` of final frames plus the new ones, through the same
 show (as offline) make the stream's speakers and move their centroids, one window at a time
 (:class:`~diarize.inference.window_linker.WindowLinker`; the network runs every 3.52 s, and
 between for a new voice); every frame is labelled by the voice of its own 0.4 s, as offline
-(:func:`~diarize.inference.frame_labels.resegment`), where segmentation-3.0 hears speech in the
-last 10 s; where it hears two people, the frame also gets the nearest other speaker among the
-final frames of the last 2 s and the step's own, as offline. A step's fbank
-frames are normalised by the mean of the last ``norm_seconds`` (6 s) of the stream, as an
-offline CAM++ window is by its 7 s. Labels never change once given. Steps fall on fixed frame
-boundaries, so a file and the same samples piped through stdin give the same result.
+(:func:`~diarize.inference.frame_labels.resegment`; the path also runs through the step's
+look-ahead), where segmentation-3.0 hears speech in the last 10 s; where it hears two
+people, the frame also gets the nearest other speaker among the final frames of the last 2 s
+and the step's own, as offline. A step's fbank frames are normalised by the mean of the last
+``norm_seconds`` (6 s) of the stream, as an offline CAM++ window is by its 7 s. Labels never
+change once given. Steps fall on fixed frame boundaries, so a file and the same samples piped
+through stdin give the same result.
 
 Turns come from the same post-processing as offline (:func:`speaker_segments`), recomputed
 per speaker from the end of its last final turn (:mod:`~diarize.inference.turn_tracker`); a
