@@ -333,7 +333,7 @@ class StreamingDiarizer:
 
         The path runs on through the frames heard after ``stop`` (``level`` and ``both`` reach
         them: the step's look-ahead, 2 frames at 1.04 s), which are not labelled yet: a voice
-        that starts at the end of a step shows there first. Replayed at 1.04 s, thirteenth
+        that starts at the end of a step shows there first. Replayed at 1.04 s, fourteenth
         session: DER `real_dev` 17.30% -> 17.11%, dev 17.37% -> 17.22%, long-form dev 12.55% ->
         12.28%; real-voice test mixes 22.06% -> 21.91%; no set loses.
 
