@@ -40,6 +40,8 @@ def resegment(
     penalty: float,
     centering: float = 0.0,
     iterations: int = 0,
+    prior: float = 0.0,
+    prior_floor: float = 0.2,
 ) -> np.ndarray:
     """Every frame's speaker, at the frame: the best path through the frames' similarities to
     the speakers, paying ``penalty`` for each change of speaker.
@@ -58,6 +60,15 @@ def resegment(
     ``real_dev`` 16.90% -> 16.75%, long-form dev 9.10% -> 9.24%), so the bundled settings
     leave it off (``docs/results_history.md``).
 
+    With ``prior``, a speaker's similarity on every speech frame also gets ``prior`` times
+    the log of its share of the clustered windows (floored at ``prior_floor``) over the
+    largest speaker's share, as a mixture model weighs its components: a voice heard in a
+    few windows is kept, but takes a frame only where its voice is clearly the nearest, and no
+    longer the frames of a larger speaker whose short-term embedding drifts. A share below
+    ``prior_floor`` counts as that floor, so that a voice heard in one window is held back
+    no more than one heard in a fifth of them (at 0.2). Measured (``docs/results_history.md``,
+    sixteenth session): every dev set and both long real recordings gain.
+
     Args:
         frames: one embedding per frame.
         windows, labels: the clustered window embeddings and their labels ``0..S-1``.
@@ -65,6 +76,8 @@ def resegment(
         penalty: cost of a change of speaker, in units of cosine similarity.
         centering: as given to :func:`cluster_windows`.
         iterations: times the centroids are made again from the labelled frames.
+        prior, prior_floor: the weight of each speaker's log share of the windows, and the
+            share below which a speaker counts no smaller.
 
     Returns:
         Labels ``0..S-1``, one per frame.
@@ -80,7 +93,9 @@ def resegment(
     shift = centering * windows.mean(axis=0, keepdims=True)
     centroids = label_centroids(unit_rows(windows - shift), labels)
     speech = np.asarray(speech, dtype=bool)
-    path = viterbi(_frame_scores(frames, shift, centroids, speech), penalty)
+    shares = np.maximum(np.bincount(labels, minlength=speakers) / len(labels), prior_floor)
+    bias = prior * np.log(shares / shares.max())
+    path = viterbi(_frame_scores(frames, shift, centroids, speech, bias), penalty)
     for _ in range(iterations):
         sums = np.zeros_like(centroids)
         for start in range(0, len(frames), RESEGMENT_BLOCK):
@@ -89,7 +104,7 @@ def resegment(
             np.add.at(sums, path[start : start + len(block)][keep], block[keep])
         heard = np.linalg.norm(sums, axis=1) > 0  # a speaker with no frame keeps its centroid
         centroids = np.where(heard[:, None], unit_rows(sums), centroids)
-        path = viterbi(_frame_scores(frames, shift, centroids, speech), penalty)
+        path = viterbi(_frame_scores(frames, shift, centroids, speech, bias), penalty)
     return path
 
 
@@ -98,14 +113,19 @@ def _centred_frames(frames: np.ndarray, shift: np.ndarray) -> np.ndarray:
 
 
 def _frame_scores(
-    frames: np.ndarray, shift: np.ndarray, centroids: np.ndarray, speech: np.ndarray
+    frames: np.ndarray,
+    shift: np.ndarray,
+    centroids: np.ndarray,
+    speech: np.ndarray,
+    bias: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """Cosine of every frame with every centroid in the centred space, 0 off speech; in blocks
-    of frames, so that a long file's frames are never all in float64 at once."""
+    """Cosine of every frame with every centroid in the centred space, plus each speaker's
+    ``bias``; 0 off speech. In blocks of frames, so that a long file's frames are never all in
+    float64 at once."""
     scores = np.empty((len(frames), len(centroids)))
     for start in range(0, len(frames), RESEGMENT_BLOCK):
         block = _centred_frames(frames[start : start + RESEGMENT_BLOCK], shift)
-        scores[start : start + len(block)] = block @ centroids.T
+        scores[start : start + len(block)] = block @ centroids.T + bias
     scores[~speech] = 0.0
     return scores
 

@@ -274,6 +274,8 @@ def _by_voice(
             config.change_penalty,
             config.centering,
             config.resegment_iterations,
+            config.speaker_prior,
+            config.speaker_prior_floor,
         )
         return frames, count
     return label_frames(evidence.spans, labels, len(evidence.speech)), count

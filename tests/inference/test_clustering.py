@@ -385,3 +385,29 @@ def test_resegmenting_again_from_the_labelled_frames_corrects_centroids_made_fro
     # one iteration is a resegmentation whose "windows" are the frames the first path labelled
     by_hand = resegment(frames, frames[speech], first[speech], speech, 0.5)
     assert again.tolist() == by_hand.tolist()
+
+
+def test_a_speaker_of_few_windows_takes_a_frame_only_where_its_voice_is_clearly_nearest():
+    """Speaker 1 holds 2 of 20 windows: with ``prior`` 0.1 its similarity loses
+    0.1 * log(0.2 / 0.9) = 0.15 (its 10% share counts as the 20% floor), so frames only 0.1
+    nearer its voice go to speaker 0, and frames clearly its own stay its."""
+    a, b, rest = np.eye(3)
+    windows = np.stack([a] * 18 + [b] * 2)
+    labels = np.array([0] * 18 + [1] * 2)
+    near = 0.5 * a + 0.6 * b + np.sqrt(1 - 0.61) * rest  # cosine 0.5 with 0, 0.6 with 1
+    clear = 0.1 * a + 0.9 * b + np.sqrt(1 - 0.82) * rest
+    frames = np.stack([near] * 10 + [clear] * 10)
+    speech = np.ones(20, dtype=bool)
+    plain = resegment(frames, windows, labels, speech, penalty=0.0)
+    assert plain.tolist() == [1] * 20
+    held = resegment(frames, windows, labels, speech, penalty=0.0, prior=0.1)
+    assert held.tolist() == [0] * 10 + [1] * 10
+    # without the floor its share is 10%: 0.1 * log(0.1 / 0.9) = 0.22 still leaves 0.9 - 0.1
+    assert (
+        resegment(frames, windows, labels, speech, 0.0, prior=0.1, prior_floor=0.01)[10:].tolist()
+        == [1] * 10
+    )
+    # two speakers of equal shares: the prior changes nothing
+    even = np.array([0] * 10 + [1] * 10)
+    both = np.stack([a] * 10 + [b] * 10)
+    assert resegment(frames, both, even, speech, 0.0, prior=1.0).tolist() == plain.tolist()

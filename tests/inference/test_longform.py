@@ -297,3 +297,11 @@ def test_speech_source_is_checked_and_falls_back_to_the_network_without_segmenta
     model = WindowModel(torch.nn.Module(), LongformConfig(speech_source="segmentation"))
     speech, overlap, local = model.speech(probs, np.zeros(2560, dtype=np.float32))
     assert speech.tolist() == pytest.approx([0.9, 0.3]) and not overlap.any() and local is None
+
+
+@pytest.mark.parametrize("setting", [{"speaker_prior": -0.1}, {"speaker_prior_floor": 0.0}])
+def test_speaker_prior_settings_are_checked(setting):
+    from diarize.errors import DiarizeError
+
+    with pytest.raises(DiarizeError, match="speaker_prior"):
+        LongformConfig(**setting)
