@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FileEvidence",
     "clustered_posteriors",
+    "column_windows",
     "decide_speakers",
+    "frames_by_voice",
     "gather_evidence",
     "solo_windows",
     "window_local_speakers",
@@ -249,9 +251,8 @@ def _by_voice(
 ) -> tuple[np.ndarray, int]:
     """Per frame, its speaker by voice: the windows clustered, every frame labelled against
     the clusters' centroids; and the number of clusters. Shape: -> (T,), S"""
-    vectors = evidence.vectors
     labels = cluster_windows(
-        vectors,
+        evidence.vectors,
         config.cluster_threshold,
         config.min_cluster_windows,
         config.min_cluster_share,
@@ -264,11 +265,20 @@ def _by_voice(
         local=evidence.local,
         distinct=config.distinct_threshold,
     )
-    count = int(labels.max()) + 1
-    if evidence.frame_vectors is not None and count > 1:
-        frames = resegment(
+    return frames_by_voice(evidence, config, labels), int(labels.max()) + 1
+
+
+def frames_by_voice(
+    evidence: FileEvidence, config: LongformConfig, labels: np.ndarray
+) -> np.ndarray:
+    """Every frame's speaker from the clustered windows' ``labels``: against the clusters'
+    centroids along the frames' own voices (:func:`~diarize.inference.frame_labels.resegment`),
+    or the nearest window's label without frame embeddings or with one cluster.
+    Shape: labels (N,) -> (T,)"""
+    if evidence.frame_vectors is not None and labels.max() > 0:
+        return resegment(
             evidence.frame_vectors,
-            vectors,
+            evidence.vectors,
             labels,
             evidence.speech > config.speech_threshold,
             config.change_penalty,
@@ -277,8 +287,7 @@ def _by_voice(
             config.speaker_prior,
             config.speaker_prior_floor,
         )
-        return frames, count
-    return label_frames(evidence.spans, labels, len(evidence.speech)), count
+    return label_frames(evidence.spans, labels, len(evidence.speech))
 
 
 WINDOWS = 1 << 16  # segmentation windows numbered chunk * WINDOWS + window over a whole file
@@ -326,27 +335,33 @@ def solo_windows(
     Shape:
         probs (T, K), level (T,), overlap (T,), heard (T, slots, 2) or None -> [(start, stop)]
     """
-    width = max(1, round(config.window_seconds / FRAME_SHIFT))
-    hop = max(1, round(config.hop_seconds / FRAME_SHIFT))
-    least = max(1, round(config.min_embed_seconds / FRAME_SHIFT))
-
-    def spans(solo: np.ndarray, columns: np.ndarray) -> list[tuple[int, int]]:
-        return [  # per column: a window never spans a change of column
-            (a, b)
-            for k in range(columns.shape[1])
-            for a, b in window_spans(solo & columns[:, k], width, hop, least)
-            if own[0] <= (a + b - 1) // 2 < own[1]
-        ]
-
     active = probs > config.speech_threshold
-    found = spans((active.sum(1) == 1) & (level > config.speech_threshold), active)
+    solo = (active.sum(1) == 1) & (level > config.speech_threshold)
+    found = column_windows(solo, active, config, own)
     if config.solo_fallback <= 0 or heard is None:
         return found
     single = (level > config.speech_threshold) & (overlap < config.overlap_threshold)
     single &= ~_local_change(heard)
     strongest = probs.argmax(1)[:, None] == np.arange(probs.shape[1])[None]
-    fallback = spans(single, strongest)
+    fallback = column_windows(single, strongest, config, own)
     return fallback if len(found) < config.solo_fallback * len(fallback) else found
+
+
+def column_windows(
+    solo: np.ndarray, columns: np.ndarray, config: LongformConfig, own: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """Windows (``window_seconds`` long, every ``hop_seconds``, at least ``min_embed_seconds``)
+    over the frames where ``solo`` holds and one column is on, never across a change of column,
+    kept when centred in a chunk's own frames ``own``. Shape: solo (T,), columns (T, K) bool"""
+    width = max(1, round(config.window_seconds / FRAME_SHIFT))
+    hop = max(1, round(config.hop_seconds / FRAME_SHIFT))
+    least = max(1, round(config.min_embed_seconds / FRAME_SHIFT))
+    return [
+        (a, b)
+        for k in range(columns.shape[1])
+        for a, b in window_spans(solo & columns[:, k], width, hop, least)
+        if own[0] <= (a + b - 1) // 2 < own[1]
+    ]
 
 
 def _local_change(heard: np.ndarray) -> np.ndarray:

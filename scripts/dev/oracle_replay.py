@@ -35,7 +35,7 @@ import diarize.inference.longform as longform
 import diarize.inference.voices as voices
 from diarize.audio.features import FRAME_SHIFT
 from diarize.data.rttm import load_rttms
-from diarize.inference.clustering import label_centroids, unit_rows, window_spans
+from diarize.inference.clustering import label_centroids, unit_rows
 
 REPLAY = Path(__file__).with_name("cluster_replay.py")
 
@@ -78,16 +78,7 @@ def main() -> None:
     def oracle_windows(probs, level, overlap, heard, config, own):
         chunk = next(file["chunks"])
         active = file["active"][chunk.start : chunk.start + len(probs)]
-        alone = active.sum(axis=1) == 1
-        width = max(1, round(config.window_seconds / FRAME_SHIFT))
-        hop = max(1, round(config.hop_seconds / FRAME_SHIFT))
-        least = max(1, round(config.min_embed_seconds / FRAME_SHIFT))
-        return [
-            (a, b)
-            for k in range(active.shape[1])
-            for a, b in window_spans(alone & active[:, k], width, hop, least)
-            if own[0] <= (a + b - 1) // 2 < own[1]
-        ]
+        return voices.column_windows(active.sum(axis=1) == 1, active, config, own)
 
     def oracle_clusters(evidence, config, *hints):
         active = file["active"]
@@ -102,14 +93,7 @@ def main() -> None:
             x = unit_rows(evidence.vectors.astype(np.float64))
             centroids = label_centroids(x[heard], labels[heard])
             labels[~heard] = np.argmax(x[~heard] @ centroids.T, axis=1)
-        if evidence.frame_vectors is None or count < 2:
-            return voices.label_frames(evidence.spans, labels, len(evidence.speech)), count
-        frames = voices.resegment(
-            evidence.frame_vectors, evidence.vectors, labels, evidence.speech > config.speech_threshold,
-            config.change_penalty, config.centering, config.resegment_iterations,
-            config.speaker_prior, config.speaker_prior_floor,
-        )  # fmt: skip
-        return frames, count
+        return voices.frames_by_voice(evidence, config, labels), count
 
     replaced = {
         (voices, "clustered_posteriors"): clustered_posteriors,
